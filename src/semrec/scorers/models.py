@@ -1,0 +1,212 @@
+"""The first scorers: popularity, text content profile, EASE and ALS.
+
+Each one implements :class:`~semrec.scorers.base.Scorer`; all fold a history in at request
+time, so a new user with a few interactions is scored like a known one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+import scipy.linalg
+from pydantic import BaseModel, ConfigDict, Field
+
+from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, recency_weights
+
+logger = logging.getLogger(__name__)
+
+
+class MostPopularConfig(BaseModel):
+    """MostPopular has no hyper-parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MostPopularScorer(Scorer):
+    """Scores each item by the number of distinct users who interacted with it (same for everyone)."""
+
+    name = "most-popular"
+    Config = MostPopularConfig
+
+    def fit(self, data: TrainData) -> Self:
+        self.n_items = data.n_items
+        self.counts = np.asarray(data.matrix.sum(axis=0), dtype=np.float32).ravel()  # (n_items,)
+        return self
+
+    def _score(self, histories: Sequence[History]) -> np.ndarray:
+        return np.broadcast_to(self.counts, (len(histories), self.n_items)).copy()
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {"counts": self.counts}
+
+    def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
+        self.counts, self.n_items = state["counts"].astype(np.float32), n_items
+
+
+class ContentProfileConfig(BaseModel):
+    """Content profile: a user is the recency-weighted mean of their items' text embeddings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    half_life: float | None = Field(20.0, gt=0)
+    """Interactions after which an item's weight halves; ``None`` weighs the whole history equally."""
+
+
+class ContentProfileScorer(Scorer):
+    """Cosine between a user's text profile and every item's text embedding.
+
+    ``profile = normalise(sum_j w_j e_j)`` with ``w_j = 0.5 ** (age_j / half_life)``, ``age_j`` the
+    number of interactions since item ``j``; ``score_i = e_i . profile`` in [-1, 1].
+
+    References:
+        M. Pazzani and D. Billsus. Content-Based Recommendation Systems. The Adaptive Web, 2007.
+    """
+
+    name = "content-profile"
+    Config = ContentProfileConfig
+    requires_embeddings = True
+
+    def fit(self, data: TrainData) -> Self:
+        self.bind_embeddings(data.item_embeddings)
+        self._check_embeddings()
+        self.n_items = data.n_items
+        return self
+
+    def profiles(self, histories: Sequence[History]) -> np.ndarray:
+        """``(len(histories), dim) float32`` L2-normalised profiles; zero rows for empty histories."""
+        embeddings = self._check_embeddings()
+        out = np.zeros((len(histories), embeddings.shape[1]), dtype=np.float32)
+        for row, history in enumerate(histories):
+            if len(history):
+                weights = recency_weights(len(history), self.config.half_life)
+                out[row] = weights @ embeddings[history]
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def _score(self, histories: Sequence[History]) -> np.ndarray:
+        return self.profiles(histories) @ self._check_embeddings().T
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
+        self.n_items = n_items
+
+
+class EASEConfig(BaseModel):
+    """EASE hyper-parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    l2: float = Field(200.0, gt=0)
+    """L2 regularisation lambda (200 is best on ML-100K P1 validation)."""
+    max_items: int = Field(40_000, ge=1)
+    """Refuse catalogues larger than this: EASE holds an (n_items, n_items) float32 matrix."""
+
+
+class EASEScorer(Scorer):
+    """Embarrassingly Shallow Autoencoder: a closed-form item-item model.
+
+    ``P = (X^T X + lambda I)^-1``, ``B = I - P / diag(P)`` (so ``diag(B) = 0``); scores are ``x_u B``.
+    Memory and time grow with ``n_items^2`` and ``n_items^3``.
+
+    References:
+        H. Steck. Embarrassingly Shallow Autoencoders for Sparse Data. WWW 2019, arXiv:1905.03375.
+    """
+
+    name = "ease"
+    Config = EASEConfig
+
+    def fit(self, data: TrainData) -> Self:
+        if data.n_items > self.config.max_items:
+            raise ValueError(f"EASE needs n_items <= max_items ({self.config.max_items}); got {data.n_items}")
+        x = data.matrix
+        gram = (x.T @ x).toarray().astype(np.float64)  # (n_items, n_items)
+        gram[np.diag_indices_from(gram)] += self.config.l2
+        inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        weights = inverse / (-np.diag(inverse))
+        weights[np.diag_indices_from(weights)] = 0.0
+        if not np.isfinite(weights).all():
+            raise FloatingPointError("EASE produced non-finite weights")
+        self.weights = weights.astype(np.float32)
+        self.n_items = data.n_items
+        return self
+
+    def _score(self, histories: Sequence[History]) -> np.ndarray:
+        return np.asarray(histories_to_csr(histories, self.n_items) @ self.weights)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights}
+
+    def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
+        self.weights, self.n_items = state["weights"].astype(np.float32), n_items
+
+
+class ALSConfig(BaseModel):
+    """Implicit ALS hyper-parameters (defaults tuned on ML-100K P1 validation)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    factors: int = Field(128, ge=1)
+    """Latent dimension."""
+    regularization: float = Field(30.0, ge=0)
+    """L2 regularisation of the factors."""
+    alpha: float = Field(10.0, gt=0)
+    """Confidence scaling: c_ui = 1 + alpha * r_ui."""
+    iterations: int = Field(15, ge=1)
+    """Alternating passes."""
+    seed: int = 42
+    """Seed of the factor initialisation."""
+
+
+class ALSScorer(Scorer):
+    """Implicit-feedback matrix factorisation by alternating least squares (``implicit`` library).
+
+    Users are always folded in: a history's factors are solved exactly against the item factors
+    (``implicit``'s ``recalculate_user``), so serving stores item factors only.
+
+    References:
+        Y. Hu, Y. Koren, C. Volinsky. Collaborative Filtering for Implicit Feedback Datasets. ICDM 2008,
+        doi:10.1109/ICDM.2008.22.
+    """
+
+    name = "als"
+    Config = ALSConfig
+
+    def _model(self):
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        c = self.config
+        return AlternatingLeastSquares(factors=c.factors, regularization=c.regularization, alpha=c.alpha,
+                                       iterations=c.iterations, random_state=c.seed, calculate_training_loss=False)  # fmt: skip
+
+    def fit(self, data: TrainData) -> Self:
+        from threadpoolctl import threadpool_limits
+
+        self.model = self._model()
+        # implicit runs its own threads; a multi-threaded BLAS underneath oversubscribes the
+        # cores (implicit warns). The limit is scoped to this call and restored afterwards.
+        with threadpool_limits(1, "blas"):
+            self.model.fit(data.matrix, show_progress=False)
+        if not np.isfinite(self.model.item_factors).all():
+            raise FloatingPointError("ALS produced non-finite item factors")
+        self.n_items = data.n_items
+        return self
+
+    def _score(self, histories: Sequence[History]) -> np.ndarray:
+        matrix = histories_to_csr(histories, self.n_items)
+        users = self.model.recalculate_user(np.arange(len(histories)), matrix)  # (n, factors)
+        return users.reshape(len(histories), -1) @ self.model.item_factors.T
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {"item_factors": np.asarray(self.model.item_factors, dtype=np.float32)}
+
+    def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
+        self.model = self._model()
+        self.model.item_factors = state["item_factors"].astype(np.float32)
+        self.model.user_factors = np.zeros((0, self.config.factors), dtype=np.float32)
+        self.n_items = n_items
