@@ -179,9 +179,11 @@ class ALSScorer(Scorer):
 
     def _model(self):
         from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
 
         c = self.config
-        return AlternatingLeastSquares(factors=c.factors, regularization=c.regularization, alpha=c.alpha,
+        with threadpool_limits(1, "blas"):  # implicit checks (and warns about) BLAS threads on construction
+            return AlternatingLeastSquares(factors=c.factors, regularization=c.regularization, alpha=c.alpha,
                                        iterations=c.iterations, random_state=c.seed, calculate_training_loss=False)  # fmt: skip
 
     def fit(self, data: TrainData) -> Self:

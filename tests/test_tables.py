@@ -1,0 +1,138 @@
+import json
+
+import pandas as pd
+import pytest
+
+from semrec.data.tables import Dataset, load_interactions, load_items, load_users, read_table
+from semrec.errors import DataFormatError
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_items_and_interactions_with_mapping(tmp_path):
+    items = write(tmp_path / "items.csv", "movieId,name,genres\n1,Toy Story,Animation|Comedy\n2,Heat,Action\n")
+    inter = write(tmp_path / "r.csv", "userId,movieId,rating,ts\n7,1,4.5,100\n7,2,3,2000-01-01T00:00:00Z\n")
+    table = load_items(items, {"item_id": "movieId", "title": "name"})
+    assert table.columns.tolist() == ["item_id", "title", "genres"]
+    assert table["item_id"].tolist() == ["1", "2"]
+    frame = load_interactions(inter, {"user_id": "userId", "item_id": "movieId", "value": "rating", "timestamp": "ts"},
+                              items=table)
+    assert frame["value"].tolist() == [4.5, 3.0]
+    assert frame["timestamp"].tolist() == [100, 946684800]
+    assert frame["event"].tolist() == ["interaction", "interaction"]
+
+
+def test_defaults_when_optional_columns_absent(tmp_path):
+    inter = write(tmp_path / "r.tsv", "user_id\titem_id\nA\tx\nA\ty\n")
+    frame = load_interactions(inter)
+    assert frame["value"].tolist() == [1.0, 1.0]
+    assert frame["timestamp"].tolist() == [2, 3]  # file order (line numbers)
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = write(tmp_path / "r.csv", "user_id,item\n1,2\n")
+    with pytest.raises(DataFormatError) as info:
+        load_interactions(path)
+    err = info.value
+    assert err.column == "item_id" and err.line == 1 and err.path == str(path)
+    assert "missing required column 'item_id'" in str(err) and "user_id, item" in str(err)
+
+
+def test_mapped_optional_column_must_exist(tmp_path):
+    path = write(tmp_path / "r.csv", "user_id,item_id\n1,2\n")
+    with pytest.raises(DataFormatError, match="missing required column 'stars'"):
+        load_interactions(path, {"value": "stars"})
+
+
+def test_non_numeric_rating_names_line_and_column(tmp_path):
+    path = write(tmp_path / "r.csv", "user_id,item_id,value\n1,a,5\n1,b,five\n")
+    with pytest.raises(DataFormatError) as info:
+        load_interactions(path)
+    assert (info.value.line, info.value.column) == (3, "value")
+    assert "not a number: 'five'" in str(info.value)
+
+
+def test_nan_and_inf_rejected(tmp_path):
+    path = write(tmp_path / "r.csv", "user_id,item_id,value\n1,a,inf\n")
+    with pytest.raises(DataFormatError, match="not a finite number"):
+        load_interactions(path)
+
+
+def test_unknown_item_names_line_and_counts_others(tmp_path):
+    items = load_items(write(tmp_path / "i.csv", "item_id,title\na,A\n"))
+    path = write(tmp_path / "r.csv", "user_id,item_id\n1,a\n1,zzz\n2,yyy\n")
+    with pytest.raises(DataFormatError) as info:
+        load_interactions(path, items=items)
+    assert info.value.line == 3 and info.value.column == "item_id"
+    assert "unknown item id 'zzz'" in str(info.value) and "1 more rows" in str(info.value)
+
+
+def test_duplicate_item_id_names_both_lines(tmp_path):
+    path = write(tmp_path / "i.csv", "item_id,title\na,A\nb,B\na,C\n")
+    with pytest.raises(DataFormatError, match=r"line 4, column 'item_id': duplicate item id 'a' \(first at line 2\)"):
+        load_items(path)
+
+
+def test_line_numbers_survive_multiline_quoted_fields(tmp_path):
+    path = write(tmp_path / "i.csv", 'item_id,title\na,"two\nlines"\n,empty id\n')
+    with pytest.raises(DataFormatError) as info:
+        load_items(path)
+    assert info.value.line == 4 and "empty id" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("", "file is empty"), ("item_id,title\na,A,extra\n", "expected 2 fields"), ("a,a\n1,2\n", "duplicate column")],
+)
+def test_malformed_csv(tmp_path, content, message):
+    with pytest.raises(DataFormatError, match=message):
+        load_items(write(tmp_path / "i.csv", content))
+
+
+def test_jsonl_and_bad_json_line(tmp_path):
+    good = write(tmp_path / "u.jsonl", json.dumps({"user_id": 1, "age": 30}) + "\n\n" + json.dumps({"user_id": 2}) + "\n")
+    users = load_users(good)
+    assert users["user_id"].tolist() == ["1", "2"] and users["age"].tolist()[0] == 30
+    bad = write(tmp_path / "b.jsonl", '{"user_id": 1}\n{oops}\n')
+    with pytest.raises(DataFormatError, match="line 2: invalid JSON"):
+        load_users(bad)
+
+
+def test_parquet_rows(tmp_path):
+    path = tmp_path / "r.parquet"
+    pd.DataFrame({"user_id": [1, 2], "item_id": ["a", "b"], "value": ["1", "x"]}).to_parquet(path)
+    with pytest.raises(DataFormatError, match="row 2, column 'value'"):
+        load_interactions(path)
+
+
+def test_unsupported_suffix_and_missing_file(tmp_path):
+    with pytest.raises(DataFormatError, match="unsupported file type"):
+        read_table(write(tmp_path / "x.xlsx", "a"))
+    with pytest.raises(DataFormatError, match="file not found"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_not_utf8_reports_encoding(tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_bytes("item_id,title\n1,Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataFormatError, match="not valid utf-8"):
+        load_items(path)
+    assert load_items(path, encoding="latin-1")["title"].tolist() == ["Café"]
+
+
+def test_dataset_round_trip(tmp_path, catalogue):
+    catalogue.save_dir(tmp_path / "d")
+    loaded = Dataset.load_dir(tmp_path / "d")
+    assert loaded.items["item_id"].tolist() == catalogue.items["item_id"].tolist()
+    assert loaded.interactions[["user_id", "item_id", "timestamp"]].values.tolist() == \
+        catalogue.interactions[["user_id", "item_id", "timestamp"]].values.tolist()
+
+
+def test_dataset_rejects_header_only_interactions(tmp_path):
+    items = write(tmp_path / "i.csv", "item_id\na\n")
+    inter = write(tmp_path / "r.csv", "user_id,item_id\n")
+    with pytest.raises(DataFormatError, match="no interactions"):
+        Dataset.from_files(items, inter)
