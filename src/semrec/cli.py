@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,9 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from semrec.errors import SemrecError
+
+# The CLI is the process edge: keep hub libraries quiet and offline unless the user says otherwise.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 app = typer.Typer(help="semrec: recommendations from language-model text and behaviour.", no_args_is_help=True,
                   pretty_exceptions_enable=False)  # fmt: skip
@@ -114,7 +118,7 @@ def data_fetch(
 
     report = _run(lambda: dataset_entry(name).fetch(None, timeout, force))
     for line in report.lines():
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -153,7 +157,7 @@ def fit(
     data, model, seconds = _run(action)
     console.print(
         f"fitted {model.scorer.name} on {len(model.user_vocab)} users x {len(model.item_vocab)} items "
-        f"({len(data.interactions)} interactions) in {seconds:.1f} s -> {out}", highlight=False,
+        f"({len(data.interactions)} interactions) in {seconds:.1f} s -> {out}", highlight=False, soft_wrap=True,
     )  # fmt: skip
 
 
@@ -236,9 +240,20 @@ def evaluate(
         return report, paths
 
     report, paths = _run(action)
-    console.print(report.markdown(), highlight=False, markup=False)
+    from semrec.evaluation.runner import METRICS
+
+    table = Table(title=report.markdown().splitlines()[0], title_justify="left")
+    table.add_column("scorer")
+    for metric in METRICS:
+        table.add_column(f"{metric}@{report.k}", justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("users/s", justify="right")
+    for result in report.results:
+        table.add_row(result.scorer, *[f"{result.metrics[m]:.4f}" for m in METRICS],
+                      f"{result.fit_seconds:.1f}", f"{result.users_per_second:,.0f}")  # fmt: skip
+    Console(width=max(console.width, 150)).print(table)
     if paths:
-        console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False)
+        console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

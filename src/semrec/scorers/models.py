@@ -51,8 +51,9 @@ class ContentProfileConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    half_life: float | None = Field(20.0, gt=0)
-    """Interactions after which an item's weight halves; ``None`` weighs the whole history equally."""
+    half_life: float | None = Field(3.0, gt=0)
+    """Interactions after which an item's weight halves; ``None`` weighs the whole history equally.
+    3 was best on the ML-100K P1 validation slice (NDCG@10 0.0213 vs 0.0099 at 20, 0.0085 uniform)."""
 
 
 class ContentProfileScorer(Scorer):

