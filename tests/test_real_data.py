@@ -37,6 +37,7 @@ def test_fetch_gives_the_real_movielens_100k(movielens):
 
 def test_p1_reproduces_the_reference_ease_and_cross_checks_ranx(movielens):
     report = evaluate(movielens, [scorer_with("ease", l2=200.0), scorer_with("most-popular")], "P1")
+    _cross_check_with_ranx(movielens)
     assert (report.n_train, report.n_test, report.n_users) == (80_367, 19_633, 943)
     ease, popular = report.results
     assert ease.metrics["NDCG"] == pytest.approx(0.1916, abs=0.005)
@@ -57,3 +58,31 @@ def test_packaged_encoder_answers_a_kids_animation_text_query(movielens, encoder
     user = loaded.recommend(Query(user_id="1", k=10))
     assert user.source == "ease" and not set(user.item_ids.tolist()) & set(loaded.items["item_id"].to_numpy()[loaded.history_of("1")])
     assert np.all(np.diff(user.scores) <= 0)
+
+
+def _cross_check_with_ranx(movielens):
+    """Our NDCG@10 / Recall@10 on the real P1 EASE lists equal ranx's on the same lists."""
+    import ranx
+
+    from semrec.evaluation.metrics import ranking_metrics
+    from semrec.evaluation.protocols import split_p1
+    from semrec.evaluation.runner import rank_users
+    from semrec.recommender import ordered_histories
+    from semrec.scorers import TrainData
+    from semrec.vocab import IdVocabulary
+
+    split = split_p1(movielens.interactions)
+    items = IdVocabulary(movielens.items["item_id"])
+    users = IdVocabulary(sorted(split.train["user_id"].unique()), "user")
+    histories = ordered_histories(split.train, users, items)
+    scorer = scorer_with("ease").fit(TrainData(histories, len(items)))
+    recommended = rank_users(scorer, histories, 10, len(items))
+    relevant = [items.index(g.tolist()) for _, g in split.test.groupby("user_id")["item_id"]]
+    order = users.index(sorted(split.test["user_id"].unique()))
+    ours = ranking_metrics(recommended[order], relevant, 10)
+    qrels = ranx.Qrels({str(u): {str(i): 1 for i in rel} for u, rel in zip(order, relevant)})
+    run = ranx.Run({str(u): {str(i): float(10 - r) for r, i in enumerate(recommended[u])} for u in order})
+    theirs = ranx.evaluate(qrels, run, ["ndcg@10", "recall@10"])
+    assert ours["NDCG"].mean() == pytest.approx(theirs["ndcg@10"], abs=1e-9)
+    assert ours["Recall"].mean() == pytest.approx(theirs["recall@10"], abs=1e-9)
+    assert ours["NDCG"].mean() == pytest.approx(0.1916, abs=0.005)

@@ -77,6 +77,10 @@ def test_every_scorer_survives_the_artifact(catalogue, hashing, tmp_path, scorer
     loaded = Recommender.load(model.save(tmp_path / scorer))
     a, b = model.recommend(Query(user_id="bob")), loaded.recommend(Query(user_id="bob"))
     assert a.item_ids.tolist() == b.item_ids.tolist() and np.allclose(a.scores, b.scores, atol=1e-5)
+    unknown = loaded.recommend(Query(user_id="nobody", k=3))  # unknown user: popular fallback, no crash
+    assert unknown.source == "most-popular" and len(unknown.item_ids) == 3
+    folded = loaded.recommend(Query(user_id="nobody", history=["scream"], k=3))  # or fold-in of a history
+    assert folded.source == scorer and "scream" not in folded.item_ids
 
 
 def test_corrupted_or_missing_artifact(model, tmp_path):
