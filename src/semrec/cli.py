@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from semrec.errors import SemrecError
@@ -169,6 +170,8 @@ def recommend(
     history: Annotated[str | None, typer.Option(help="Comma-separated item ids the user interacted with.")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="Number of items.")] = 10,
     exclude: Annotated[str | None, typer.Option(help="Comma-separated item ids never to return.")] = None,
+    diversity: Annotated[float, typer.Option(help="0 = relevance order, 1 = most diverse (MMR).")] = 0.0,
+    explain: Annotated[bool, typer.Option(help="Print a grounded reason under each item.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Recommend for a known user, a request-time history, or a text (cold start)."""
@@ -178,7 +181,8 @@ def recommend(
         return [v.strip() for v in (value or "").split(",") if v.strip()]
 
     def action():
-        query = Query(user_id=user, text=text, history=split(history), k=k, exclude=split(exclude))
+        query = Query(user_id=user, text=text, history=split(history), k=k, exclude=split(exclude),
+                      diversity=diversity, explain=explain)  # fmt: skip
         recommender = Recommender.load(model)
         return recommender, recommender.recommend(query)
 
@@ -188,6 +192,9 @@ def recommend(
     positions = recommender.item_vocab.index(result.item_ids.tolist())
     if as_json:
         rows = [{"item_id": i, "title": t, "score": float(s)} for i, t, s in zip(result.item_ids, titles, result.scores)]
+        for row, explanation in zip(rows, result.explanations or []):
+            row["explanation"] = {"reason": explanation.reason, "because": explanation.because,
+                                  "shared": explanation.shared, "matched_words": explanation.matched_words}  # fmt: skip
         print(json.dumps({"source": result.source, "notes": result.notes, "items": rows}, ensure_ascii=False))
         return
     who = f"user {user}" if user else (f"text {text!r}" if text else "history")
@@ -196,6 +203,8 @@ def recommend(
         table.add_column(column, justify="right" if column in ("#", "score") else "left")
     for rank, (item_id, title, position, score) in enumerate(zip(result.item_ids, titles, positions, result.scores), 1):
         genre = "" if genres is None or genres[position] is None else str(genres[position]).replace("|", ", ")
+        if result.explanations:
+            title = f"{title}\n[dim]{escape(result.explanations[rank - 1].reason)}[/]"
         table.add_row(str(rank), str(item_id), title, genre, f"{score:.3f}")
     console.print(table)
     for note in result.notes:

@@ -37,7 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from semrec.data.tables import Dataset
 from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_encoder
 from semrec.errors import ArtifactError, QueryError
+from semrec.explain import Explainer, Explanation
 from semrec.ranking import top_k
+from semrec.rerank import mmr
 from semrec.scorers import MostPopularScorer, Scorer, TrainData, scorer_class
 from semrec.text import TextTemplateConfig, render_texts
 from semrec.vocab import IdVocabulary
@@ -101,6 +103,10 @@ class Query(BaseModel):
     """Item ids never to return."""
     exclude_seen: bool = True
     """Remove items in the history from the result."""
+    diversity: float = Field(0.0, ge=0.0, le=1.0)
+    """MMR trade-off over item text embeddings: 0 keeps the relevance order, 1 is most diverse."""
+    explain: bool = False
+    """Attach a grounded :class:`~semrec.explain.Explanation` to every item."""
 
 
 @dataclass
@@ -112,12 +118,14 @@ class Recommendation:
         scores: ``(n,) float32`` scores of the answering source; comparable within this list only.
         source: What answered: a scorer name, ``"text"`` or ``"most-popular"``.
         notes: Human-readable remarks (fallbacks taken, ids ignored).
+        explanations: One :class:`~semrec.explain.Explanation` per item when the query asked.
     """
 
     item_ids: np.ndarray
     scores: np.ndarray
     source: str
     notes: list[str] = field(default_factory=list)
+    explanations: list[Explanation] | None = None
 
 
 def _versions() -> dict[str, str]:
@@ -321,9 +329,25 @@ class Recommender:
             (np.ones(len(excluded), np.float32), (np.zeros(len(excluded), np.int64), np.asarray(excluded, np.int64))),
             shape=(1, len(self.item_vocab)),
         )
-        indices, values = top_k(scores[None, :], query.k, mask)
+        pool = query.k if query.diversity == 0 else max(5 * query.k, 50)
+        indices, values = top_k(scores[None, :], pool, mask)
         keep = indices[0] >= 0
-        return Recommendation(self.item_vocab.ids[indices[0][keep]], values[0][keep], source, notes)
+        chosen, chosen_scores = indices[0][keep][: query.k], values[0][keep][: query.k]
+        if query.diversity > 0:
+            chosen = mmr(indices[0][keep], values[0][keep], self.item_embeddings, query.k, query.diversity)
+            chosen_scores = scores[chosen]
+        explanations = None
+        if query.explain:
+            explanations = [self.explainer.explain(int(i), history, query.text, source) for i in chosen]
+        return Recommendation(self.item_vocab.ids[chosen], chosen_scores, source, notes, explanations)
+
+    @property
+    def explainer(self) -> Explainer:
+        """The :class:`~semrec.explain.Explainer` over this catalogue (built on first use)."""
+        if getattr(self, "_explainer", None) is None:
+            self._explainer = Explainer(self.items, self.item_embeddings, self.popularity.counts,
+                                        getattr(self.scorer, "contributions", None))  # fmt: skip
+        return self._explainer
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:

@@ -140,6 +140,12 @@ class EASEScorer(Scorer):
     def _score(self, histories: Sequence[History]) -> np.ndarray:
         return np.asarray(histories_to_csr(histories, self.n_items) @ self.weights)
 
+    def contributions(self, history: History, item: int) -> np.ndarray:
+        """Exact share of each history item in ``item``'s score: ``B[history, item]``, ``(len(history),) float32``.
+
+        Valid for a history without repeats (the score is their sum)."""
+        return self.weights[np.asarray(history), item]
+
     def get_state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}
 

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from semrec.encoders import EncoderConfig
+from semrec.recommender import Query, Recommender, RecommenderConfig
+from semrec.rerank import mmr
+
+
+def unit(rows):
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_mmr_known_answer_skips_a_near_duplicate():
+    embeddings = unit([[1, 0], [1, 0.01], [0, 1]])  # items 0 and 1 are near duplicates
+    candidates, relevance = np.array([0, 1, 2]), np.array([1.0, 0.9, 0.5])
+    assert mmr(candidates, relevance, embeddings, 3, 0.0).tolist() == [0, 1, 2]
+    assert mmr(candidates, relevance, embeddings, 2, 0.5).tolist() == [0, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 15), st.integers(0, 2**31 - 1))
+def test_mmr_zero_diversity_is_relevance_order_and_output_is_a_subset(m, k, seed):
+    rng = np.random.default_rng(seed)
+    embeddings = unit(rng.normal(size=(20, 4)) + 1e-3)
+    candidates = rng.choice(20, size=m, replace=False)
+    relevance = np.sort(rng.random(m))[::-1]
+    assert mmr(candidates, relevance, embeddings, k, 0.0).tolist() == candidates[:k].tolist()
+    picked = mmr(candidates, relevance, embeddings, k, float(rng.random()))
+    assert len(picked) == min(k, m) and len(set(picked.tolist())) == len(picked)
+    assert set(picked.tolist()) <= set(candidates.tolist()) and picked[0] == candidates[0]
+
+
+def test_mmr_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="diversity"):
+        mmr(np.array([0]), np.array([1.0]), unit([[1, 0]]), 1, 1.5)
+
+
+@pytest.fixture
+def model(catalogue, hashing):
+    return Recommender.fit(catalogue, RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0},
+                                                        encoder=EncoderConfig(model="hashing")), encoder=hashing)  # fmt: skip
+
+
+def test_diversity_knob_zero_is_unchanged_and_positive_stays_in_the_pool(model):
+    plain = model.recommend(Query(user_id="dan", k=4))
+    assert model.recommend(Query(user_id="dan", k=4, diversity=0.0)).item_ids.tolist() == plain.item_ids.tolist()
+    diverse = model.recommend(Query(user_id="dan", k=4, diversity=1.0))
+    assert diverse.item_ids[0] == plain.item_ids[0] and len(diverse.item_ids) == 4
+    assert not {"toy", "lion", "titanic"} & set(diverse.item_ids.tolist())
+
+
+def test_every_cited_fact_is_true(model, catalogue):
+    items = catalogue.items.set_index("item_id")
+    for user in ("ann", "bob", "cat", "dan", "eve"):
+        history = set(catalogue.interactions.loc[catalogue.interactions.user_id == user, "item_id"])
+        result = model.recommend(Query(user_id=user, k=5, explain=True))
+        assert len(result.explanations) == len(result.item_ids)
+        for item_id, explanation in zip(result.item_ids, result.explanations):
+            assert explanation.item_id == item_id and explanation.reason
+            for cited, _ in explanation.because:
+                assert cited in history
+            for name, values in explanation.shared.items():
+                own = set(items.loc[item_id, name].split("|"))
+                cited_values = set().union(*(items.loc[c, name].split("|") for c, _ in explanation.because))
+                assert set(values) <= own & cited_values
+
+
+def test_ease_explanations_cite_the_exact_contributions(model):
+    result = model.recommend(Query(user_id="ann", k=1, explain=True))
+    explanation = result.explanations[0]
+    history = model.history_of("ann")
+    contributions = model.scorer.weights[history, model.item_vocab.get(result.item_ids[0])]
+    assert sum(w for _, w in explanation.because) == pytest.approx(contributions[contributions > 0].sum(), abs=1e-5)
+    assert float(result.scores[0]) == pytest.approx(contributions.sum(), abs=1e-5)
+
+
+def test_text_explanations_cite_matching_words_and_popular_cites_counts(model):
+    text = model.recommend(Query(text="haunted hotel horror", k=1, explain=True)).explanations[0]
+    assert text.item_id == "shining" and set(text.matched_words) == {"haunted", "hotel", "horror"}
+    popular = model.recommend(Query(k=1, explain=True)).explanations[0]
+    assert popular.reason == f"Popular: {popular.popularity} users interacted with it." and popular.popularity == 2
