@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from semrec.encoders import EncoderConfig
 from semrec.recommender import Query, Recommender, RecommenderConfig
-from semrec.rerank import mmr
+from semrec.rerank import CalibratedReranker, MMRReranker, TagMMRReranker, mmr, tag_matrix
 
 
 def unit(rows):
@@ -16,8 +16,21 @@ def unit(rows):
 def test_mmr_known_answer_skips_a_near_duplicate():
     embeddings = unit([[1, 0], [1, 0.01], [0, 1]])  # items 0 and 1 are near duplicates
     candidates, relevance = np.array([0, 1, 2]), np.array([1.0, 0.9, 0.5])
-    assert mmr(candidates, relevance, embeddings, 3, 0.0).tolist() == [0, 1, 2]
-    assert mmr(candidates, relevance, embeddings, 2, 0.5).tolist() == [0, 2]
+    similarity = embeddings @ embeddings.T
+    assert mmr(candidates, relevance, similarity, 3, 0.0).tolist() == [0, 1, 2]
+    assert mmr(candidates, relevance, similarity, 2, 0.5).tolist() == [0, 2]
+    assert MMRReranker(embeddings).rerank(candidates, relevance, np.array([]), 2, 0.5).tolist() == [0, 2]
+
+
+def test_tag_mmr_and_calibration_known_answers():
+    tags, names = tag_matrix(["Comedy", "Comedy", "Horror|Comedy", "Drama"])
+    assert names == ["Comedy", "Drama", "Horror"] and tags[2].tolist() == [0.5, 0.0, 0.5]
+    candidates, relevance = np.array([0, 1, 2, 3]), np.array([1.0, 0.95, 0.9, 0.1])
+    assert TagMMRReranker(tags).rerank(candidates, relevance, np.array([]), 2, 0.5).tolist() == [0, 2]
+    # a history that is half Comedy, half Drama pulls the Drama item into a 2-item list
+    calibrated = CalibratedReranker(tags).rerank(candidates, relevance, np.array([0, 3]), 2, 0.5)
+    assert calibrated.tolist() == [0, 3]
+    assert CalibratedReranker(tags).rerank(candidates, relevance, np.array([0, 3]), 2, 0.0).tolist() == [0, 1]
 
 
 @settings(max_examples=40, deadline=None)
@@ -27,15 +40,18 @@ def test_mmr_zero_diversity_is_relevance_order_and_output_is_a_subset(m, k, seed
     embeddings = unit(rng.normal(size=(20, 4)) + 1e-3)
     candidates = rng.choice(20, size=m, replace=False)
     relevance = np.sort(rng.random(m))[::-1]
-    assert mmr(candidates, relevance, embeddings, k, 0.0).tolist() == candidates[:k].tolist()
-    picked = mmr(candidates, relevance, embeddings, k, float(rng.random()))
+    assert mmr(candidates, relevance, np.eye(m), k, 0.0).tolist() == candidates[:k].tolist()
+    for reranker in (MMRReranker(embeddings), TagMMRReranker(rng.random((20, 3)) > 0.5),
+                     CalibratedReranker(tag_matrix(["a|b", "b", "c"] * 6 + ["a", "c"])[0])):
+        assert reranker.rerank(candidates, relevance, candidates[:2], k, 0.0).tolist() == candidates[:k].tolist()
+    picked = mmr(candidates, relevance, embeddings[candidates] @ embeddings[candidates].T, k, float(rng.random()))
     assert len(picked) == min(k, m) and len(set(picked.tolist())) == len(picked)
     assert set(picked.tolist()) <= set(candidates.tolist()) and picked[0] == candidates[0]
 
 
 def test_mmr_rejects_bad_arguments():
     with pytest.raises(ValueError, match="diversity"):
-        mmr(np.array([0]), np.array([1.0]), unit([[1, 0]]), 1, 1.5)
+        mmr(np.array([0]), np.array([1.0]), np.eye(1), 1, 1.5)
 
 
 @pytest.fixture
@@ -47,9 +63,12 @@ def model(catalogue, hashing):
 def test_diversity_knob_zero_is_unchanged_and_positive_stays_in_the_pool(model):
     plain = model.recommend(Query(user_id="dan", k=4))
     assert model.recommend(Query(user_id="dan", k=4, diversity=0.0)).item_ids.tolist() == plain.item_ids.tolist()
-    diverse = model.recommend(Query(user_id="dan", k=4, diversity=1.0))
-    assert diverse.item_ids[0] == plain.item_ids[0] and len(diverse.item_ids) == 4
-    assert not {"toy", "lion", "titanic"} & set(diverse.item_ids.tolist())
+    for reranker in ("mmr", "mmr-tags", "calibrated"):
+        diverse = model.recommend(Query(user_id="dan", k=4, diversity=1.0, reranker=reranker))
+        assert diverse.item_ids[0] == plain.item_ids[0] and len(diverse.item_ids) == 4
+        assert not {"toy", "lion", "titanic"} & set(diverse.item_ids.tolist())
+    with pytest.raises(ValueError):
+        Query(diversity=1.2)
 
 
 def test_every_cited_fact_is_true(model, catalogue):

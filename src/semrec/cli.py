@@ -265,6 +265,48 @@ def evaluate(
         console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False, soft_wrap=True)
 
 
+@app.command("evaluate-diversity")
+def evaluate_diversity(
+    dataset: DatasetOpt = None,
+    items: ItemsOpt = None,
+    interactions: InterOpt = None,
+    item_col: ItemColOpt = None,
+    interaction_col: InterColOpt = None,
+    protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1).")] = "P1",
+    scorer: Annotated[str, typer.Option(help="Base scorer whose candidates are re-ranked.")] = "ease",
+    rerankers: Annotated[str, typer.Option(help="Comma-separated: mmr, mmr-tags, calibrated.")] = "mmr,mmr-tags,calibrated",
+    levels: Annotated[str, typer.Option(help="Comma-separated diversity levels in [0, 1].")] = "0,0.25,0.5,0.75,1",
+    pool: Annotated[int, typer.Option(help="Candidates re-ranked per user.")] = 50,
+    encoder: EncoderOpt = "all-MiniLM-L6-v2",
+    text_template: TemplateOpt = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
+    out: Annotated[Path, typer.Option(help="Folder for frontier.json, frontier.md, frontier.png.")] = Path("artifacts/diversity"),
+) -> None:
+    """Accuracy / diversity frontier: NDCG, ILD, coverage, novelty per re-ranker and level, plus a PNG."""
+    from semrec.data.fetch import cache_root
+    from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
+    from semrec.evaluation.diversity import frontier
+    from semrec.evaluation.runner import prepare
+    from semrec.scorers import MostPopularScorer, scorer_class
+    from semrec.text import TextTemplateConfig
+
+    def action():
+        values = [float(v) for v in levels.split(",") if v.strip()]
+        names = [r.strip() for r in rerankers.split(",") if r.strip()]
+        base = scorer_class(scorer)()
+        data, default_template = _load_dataset(dataset, items, interactions, None, item_col, interaction_col, None)
+        prepared = prepare(data, protocol, build_encoder(EncoderConfig(model=encoder)),
+                           TextTemplateConfig(template=text_template or default_template),
+                           EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
+        tags = data.items["genres"].tolist() if "genres" in data.items else [None] * len(data.items)
+        report = frontier(prepared, base, [MostPopularScorer()], names, values, prepared.data.item_embeddings, tags, k, pool)
+        return report, report.write(out)
+
+    report, paths = _run(action)
+    print(report.markdown())
+    console.print("wrote " + ", ".join(map(str, paths)), highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_en
 from semrec.errors import ArtifactError, QueryError
 from semrec.explain import Explainer, Explanation
 from semrec.ranking import top_k
-from semrec.rerank import mmr
+from semrec.rerank import Reranker, build_reranker
 from semrec.scorers import MostPopularScorer, Scorer, TrainData, scorer_class
 from semrec.text import TextTemplateConfig, render_texts
 from semrec.vocab import IdVocabulary
@@ -104,7 +104,9 @@ class Query(BaseModel):
     exclude_seen: bool = True
     """Remove items in the history from the result."""
     diversity: float = Field(0.0, ge=0.0, le=1.0)
-    """MMR trade-off over item text embeddings: 0 keeps the relevance order, 1 is most diverse."""
+    """Re-ranking strength: 0 keeps the relevance order, 1 is most diverse / most calibrated."""
+    reranker: Literal["mmr", "mmr-tags", "calibrated"] = "mmr"
+    """``mmr`` (text-embedding similarity), ``mmr-tags`` (genre Jaccard), ``calibrated`` (Steck 2018)."""
     explain: bool = False
     """Attach a grounded :class:`~semrec.explain.Explanation` to every item."""
 
@@ -334,12 +336,21 @@ class Recommender:
         keep = indices[0] >= 0
         chosen, chosen_scores = indices[0][keep][: query.k], values[0][keep][: query.k]
         if query.diversity > 0:
-            chosen = mmr(indices[0][keep], values[0][keep], self.item_embeddings, query.k, query.diversity)
+            chosen = self.reranker(query.reranker).rerank(indices[0][keep], values[0][keep], history, query.k,
+                                                          query.diversity)  # fmt: skip
             chosen_scores = scores[chosen]
         explanations = None
         if query.explain:
             explanations = [self.explainer.explain(int(i), history, query.text, source) for i in chosen]
         return Recommendation(self.item_vocab.ids[chosen], chosen_scores, source, notes, explanations)
+
+    def reranker(self, name: str) -> Reranker:
+        """The re-ranker ``name`` over this catalogue (built once); tags come from ``genres`` if present."""
+        cache = self.__dict__.setdefault("_rerankers", {})
+        if name not in cache:
+            tags = self.items["genres"].tolist() if "genres" in self.items else [None] * len(self.items)
+            cache[name] = build_reranker(name, self.item_embeddings, tags)
+        return cache[name]
 
     @property
     def explainer(self) -> Explainer:

@@ -97,6 +97,63 @@ def rank_users(scorer: Scorer, histories: Sequence[np.ndarray], k: int, n_items:
     return out
 
 
+@dataclass
+class Prepared:
+    """A protocol's split turned into positions: what every evaluation run needs."""
+
+    dataset: Dataset
+    protocol: str
+    items: IdVocabulary
+    data: TrainData
+    histories: list[np.ndarray]
+    relevant: list[np.ndarray]
+    tags: list[frozenset]
+    train_counts: np.ndarray
+    n_train: int
+    n_test: int
+
+    def metrics(self, recommended: np.ndarray, k: int) -> dict[str, float]:
+        """Mean of every metric over the evaluated users for ``(n_users, k)`` lists."""
+        per_user = ranking_metrics(recommended, self.relevant, k)
+        out = {name: float(values.mean()) for name, values in per_user.items()}
+        out["Coverage"] = coverage(recommended, len(self.items))
+        out["ILD"] = float(intra_list_diversity(recommended, self.tags).mean())
+        out["Novelty"] = float(novelty(recommended, self.train_counts).mean())
+        return out
+
+
+def prepare(
+    dataset: Dataset,
+    protocol: str = "P1",
+    encoder: TextEncoder | None = None,
+    text: TextTemplateConfig | None = None,
+    cache: EmbeddingCache | None = None,
+    tag_field: str = "genres",
+) -> Prepared:
+    """Split ``dataset`` by ``protocol`` and index it; item texts are encoded when ``encoder`` is given.
+
+    Raises:
+        ValueError: Unknown protocol.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    split = PROTOCOLS[protocol](dataset.interactions)
+    items = IdVocabulary(dataset.items["item_id"], "item")
+    users = IdVocabulary(sorted(split.train["user_id"].unique(), key=_id_order), "user")
+    train_histories = ordered_histories(split.train, users, items)
+    test = split.test[split.test["user_id"].isin(set(users.ids.tolist()))]
+    test_users = users.index(sorted(test["user_id"].unique(), key=_id_order))
+    relevant_by_user = test.groupby("user_id")["item_id"].apply(lambda s: items.index(s.tolist()))
+    relevant = [relevant_by_user[uid] for uid in users.ids[test_users]]
+    embeddings = None
+    if encoder is not None:
+        embeddings = encode_items(item_texts(dataset.items, text or TextTemplateConfig()), encoder, cache)
+    data = TrainData(train_histories, len(items), embeddings)
+    tags = [frozenset(split_list(v)) for v in dataset.items.get(tag_field, pd.Series([None] * len(items)))]
+    return Prepared(dataset, protocol, items, data, [train_histories[u] for u in test_users], relevant, tags,
+                    np.asarray(data.matrix.sum(axis=0)).ravel(), len(split.train), len(test))  # fmt: skip
+
+
 def evaluate(
     dataset: Dataset,
     scorers: Sequence[Scorer],
@@ -123,39 +180,20 @@ def evaluate(
     Raises:
         ValueError: Unknown protocol, or a text scorer without an encoder.
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-    split = PROTOCOLS[protocol](dataset.interactions)
-    items = IdVocabulary(dataset.items["item_id"], "item")
-    users = IdVocabulary(sorted(split.train["user_id"].unique(), key=_id_order), "user")
-    train_histories = ordered_histories(split.train, users, items)
-    test = split.test[split.test["user_id"].isin(set(users.ids.tolist()))]
-    test_users = users.index(test["user_id"].unique().tolist())
-    relevant_by_user = test.groupby("user_id")["item_id"].apply(lambda s: items.index(s.tolist()))
-    relevant = [relevant_by_user[uid] for uid in users.ids[test_users]]
-    embeddings = None
-    if any(s.requires_embeddings for s in scorers):
-        if encoder is None:
-            raise ValueError("a text scorer needs an encoder")
-        embeddings = encode_items(item_texts(dataset.items, text or TextTemplateConfig()), encoder, cache)
-    data = TrainData(train_histories, len(items), embeddings)
-    train_counts = np.asarray(data.matrix.sum(axis=0)).ravel()
-    tags = [frozenset(split_list(v)) for v in dataset.items.get(tag_field, pd.Series([None] * len(items)))]
-    report = EvaluationReport(protocol, dataset.name, k, len(split.train), len(test), len(test_users))
-    histories = [train_histories[u] for u in test_users]
+    needs_text = any(s.requires_embeddings for s in scorers)
+    if needs_text and encoder is None:
+        raise ValueError("a text scorer needs an encoder")
+    prepared = prepare(dataset, protocol, encoder if needs_text else None, text, cache, tag_field)
+    report = EvaluationReport(protocol, dataset.name, k, prepared.n_train, prepared.n_test, len(prepared.histories))
     for scorer in scorers:
         started = time.perf_counter()
-        scorer.fit(data)
+        scorer.fit(prepared.data)
         fit_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        recommended = rank_users(scorer, histories, k, len(items))
+        recommended = rank_users(scorer, prepared.histories, k, len(prepared.items))
         rank_seconds = time.perf_counter() - started
-        per_user = ranking_metrics(recommended, relevant, k)
-        metrics = {name: float(values.mean()) for name, values in per_user.items()}
-        metrics["Coverage"] = coverage(recommended, len(items))
-        metrics["ILD"] = float(intra_list_diversity(recommended, tags).mean())
-        metrics["Novelty"] = float(novelty(recommended, train_counts).mean())
-        report.results.append(ScorerResult(scorer.name, metrics, fit_seconds, len(histories) / rank_seconds))
+        metrics = prepared.metrics(recommended, k)
+        report.results.append(ScorerResult(scorer.name, metrics, fit_seconds, len(prepared.histories) / rank_seconds))
         logger.info("%s %s NDCG@%d=%.4f", protocol, scorer.name, k, metrics["NDCG"])
     return report
 
