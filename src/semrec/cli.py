@@ -307,6 +307,69 @@ def evaluate_diversity(
     console.print("wrote " + ", ".join(map(str, paths)), highlight=False, soft_wrap=True)
 
 
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option(help="Artifact folder written by `semrec fit`.")],
+    db: Annotated[str | None, typer.Option(help="Store URL: sqlite:///file.db (default: next to the artifact) "
+                                           "or postgresql+psycopg://user:pass@host/db.")] = None,  # fmt: skip
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    api_key: Annotated[str | None, typer.Option(envvar="SEMREC_API_KEY", help="Key for writes (env SEMREC_API_KEY).")] = None,
+    read_requires_key: Annotated[bool, typer.Option(help="Require the key on reads too.")] = False,
+    retrain_every: Annotated[float | None, typer.Option(help="Retrain from stored events every N seconds.")] = None,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest accepted request body.")] = 2_000_000,
+) -> None:
+    """Run the HTTP service (FastAPI + uvicorn); OpenAPI schema at /docs and /openapi.json."""
+    import secrets
+
+    import uvicorn
+
+    from semrec.data.fetch import cache_root
+    from semrec.encoders import EmbeddingCache
+    from semrec.live import LiveRecommender
+    from semrec.recommender import Recommender
+    from semrec.service import ServiceSettings, create_app
+    from semrec.store import Store
+
+    def action():
+        key = api_key or secrets.token_urlsafe(24)
+        if not api_key:
+            err_console.print(f"no --api-key / SEMREC_API_KEY given; this run's write key is: {key}", highlight=False)
+        settings = ServiceSettings(api_key=key, read_requires_key=read_requires_key, retrain_every_s=retrain_every,
+                                   max_body_bytes=max_body_bytes)  # fmt: skip
+        url = db or f"sqlite:///{model.resolve().parent / (model.name + '.db')}"
+        live = LiveRecommender(Recommender.load(model), Store(url), model,
+                               embedding_cache=EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
+        live.model.encoder  # load the text encoder before taking traffic
+        return create_app(live, settings)
+
+    application = _run(action)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def retrain(
+    model: Annotated[Path, typer.Option(help="Artifact folder to refit (rewritten atomically).")],
+    db: Annotated[str | None, typer.Option(help="Store URL (default: next to the artifact).")] = None,
+) -> None:
+    """Refit the model from every stored event and item (same configuration)."""
+    from semrec.data.fetch import cache_root
+    from semrec.encoders import EmbeddingCache
+    from semrec.live import LiveRecommender
+    from semrec.recommender import Recommender
+    from semrec.store import Store
+
+    def action():
+        url = db or f"sqlite:///{model.resolve().parent / (model.name + '.db')}"
+        live = LiveRecommender(Recommender.load(model), Store(url), model,
+                               embedding_cache=EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
+        return live.retrain()
+
+    report = _run(action)
+    console.print(f"retrained on {report.n_events} events, {report.n_users} users, {report.n_items} items in "
+                  f"{report.seconds:.1f} s -> {report.directory}", highlight=False, soft_wrap=True)  # fmt: skip
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -34,7 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from semrec.data.tables import Dataset
+from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_encoder
 from semrec.errors import ArtifactError, QueryError
 from semrec.explain import Explainer, Explanation
@@ -109,6 +109,11 @@ class Query(BaseModel):
     """``mmr`` (text-embedding similarity), ``mmr-tags`` (genre Jaccard), ``calibrated`` (Steck 2018)."""
     explain: bool = False
     """Attach a grounded :class:`~semrec.explain.Explanation` to every item."""
+    filters: dict[str, list[str]] = Field(default_factory=dict)
+    """Attribute filters: keep items whose ``field`` holds one of the values, e.g. ``{"genres": ["Comedy"]}``."""
+    context: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Request context (time, location, weather, device, occasion). Recorded; context-aware ranking
+    is not in this version (see ``notes``)."""
 
 
 @dataclass
@@ -146,12 +151,21 @@ def ordered_histories(interactions: pd.DataFrame, users: IdVocabulary, items: Id
     Returns:
         One ``(n_u,) int64`` array per position of ``users`` (empty for users without rows).
     """
+    return ordered_histories_with_times(interactions, users, items)[0]
+
+
+def ordered_histories_with_times(
+    interactions: pd.DataFrame, users: IdVocabulary, items: IdVocabulary
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """:func:`ordered_histories` plus the matching ``(n_u,) int64`` Unix-second timestamps."""
     user_idx = users.index(interactions["user_id"].tolist())
     item_idx = items.index(interactions["item_id"].tolist())
-    order = np.lexsort((item_idx, interactions["timestamp"].to_numpy(), user_idx))
-    user_sorted, item_sorted = user_idx[order], item_idx[order]
+    stamps = interactions["timestamp"].to_numpy().astype(np.int64)
+    order = np.lexsort((item_idx, stamps, user_idx))
+    user_sorted, item_sorted, stamps_sorted = user_idx[order], item_idx[order], stamps[order]
     bounds = np.searchsorted(user_sorted, np.arange(len(users) + 1))
-    return [item_sorted[bounds[u] : bounds[u + 1]] for u in range(len(users))]
+    spans = [slice(bounds[u], bounds[u + 1]) for u in range(len(users))]
+    return [item_sorted[s] for s in spans], [stamps_sorted[s] for s in spans]
 
 
 def item_texts(items: pd.DataFrame, config: TextTemplateConfig) -> list[str]:
@@ -176,9 +190,11 @@ class Recommender:
         items: Item metadata (``item_id``, ``title`` ..., ``text``), row ``i`` is item position ``i``.
         item_vocab, user_vocab: External id <-> position maps.
         histories: One ``(n_u,) int64`` array per known user, oldest first.
+        history_times: The matching ``(n_u,) int64`` Unix-second timestamps.
         item_embeddings: ``(n_items, dim) float32`` L2-normalised item text embeddings.
         encoder_identity: What produced ``item_embeddings``; query texts must use the same encoder.
-        scorer: The main model. ``popularity``: the fallback.
+        scorer: The main model; it scores the first ``scorer.n_items`` items. Items added later
+            (:meth:`upsert_item`) are scored from text until the next fit. ``popularity``: the fallback.
     """
 
     def __init__(
@@ -187,6 +203,7 @@ class Recommender:
         items: pd.DataFrame,
         user_vocab: IdVocabulary,
         histories: list[np.ndarray],
+        history_times: list[np.ndarray],
         item_embeddings: np.ndarray,
         encoder_identity: dict[str, Any],
         scorer: Scorer,
@@ -198,11 +215,14 @@ class Recommender:
         self.item_vocab = IdVocabulary(self.items["item_id"], "item")
         self.user_vocab = user_vocab
         self.histories = histories
+        self.history_times = history_times
         self.item_embeddings = item_embeddings
         self.encoder_identity = encoder_identity
         self.scorer = scorer
         self.popularity = popularity
+        self.removed: set[int] = set()
         self._encoder = encoder
+        self._derived: dict[str, Any] = {}
         scorer.bind_embeddings(item_embeddings)
 
     # ------------------------------------------------------------------ fitting
@@ -235,7 +255,7 @@ class Recommender:
         item_vocab = IdVocabulary(items["item_id"], "item")
         user_ids = dataset.interactions["user_id"].drop_duplicates().tolist()
         user_vocab = IdVocabulary(user_ids, "user")
-        histories = ordered_histories(dataset.interactions, user_vocab, item_vocab)
+        histories, times = ordered_histories_with_times(dataset.interactions, user_vocab, item_vocab)
         texts = item_texts(items, config.text)
         items["text"] = texts
         started = time.perf_counter()
@@ -246,7 +266,69 @@ class Recommender:
         started = time.perf_counter()
         scorer.fit(data)
         logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
-        return cls(config, items, user_vocab, histories, embeddings, dict(encoder.identity), scorer, popularity, encoder)
+        return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
+                   popularity, encoder)  # fmt: skip
+
+    # ------------------------------------------------------------------ catalogue changes
+    @property
+    def n_items(self) -> int:
+        """Items in the catalogue, including those added after fitting."""
+        return len(self.item_vocab)
+
+    def upsert_item(self, item_id: str, fields: dict[str, Any]) -> int:
+        """Add or update an item from its fields; it is recommendable at once (no refit).
+
+        The item text is rendered with ``config.text`` and encoded with :attr:`encoder`. A new item
+        has no collaborative signal until the next fit: history-based requests score it by the
+        percentile of its text similarity to the user's profile, mapped onto the scorer's scores.
+
+        Returns:
+            The item's position.
+
+        Raises:
+            KeyError: The text template names a field the item lacks entirely.
+        """
+        row = {column: None for column in self.items.columns if column != "text"}
+        row.update({k: v for k, v in fields.items() if k not in ("item_id", "text")})
+        row["item_id"] = str(item_id)
+        text = item_texts(pd.DataFrame([row]), self.config.text)[0] or str(item_id)
+        vector = self.encoder.encode([text], kind="document")[0].astype(np.float32)
+        row["text"] = text
+        position = self.item_vocab.get(item_id)
+        if position is None:
+            position = len(self.item_vocab)
+            self.items = pd.concat([self.items, pd.DataFrame([row])], ignore_index=True)
+            self.item_vocab = IdVocabulary(self.items["item_id"], "item")
+            self.item_embeddings = np.vstack([self.item_embeddings, vector[None, :]])
+            self.popularity.counts = np.append(self.popularity.counts, np.float32(0))
+        else:
+            for column, value in row.items():
+                if column not in self.items.columns:
+                    self.items[column] = None
+                self.items.at[position, column] = value
+            self.item_embeddings = self.item_embeddings.copy()
+            self.item_embeddings[position] = vector
+        self.removed.discard(position)
+        self.scorer.bind_embeddings(self.item_embeddings)
+        self._derived.clear()
+        return position
+
+    def remove_item(self, item_id: str) -> bool:
+        """Never recommend ``item_id`` again (until it is upserted). Returns ``False`` if unknown."""
+        position = self.item_vocab.get(item_id)
+        if position is None:
+            return False
+        self.removed.add(position)
+        return True
+
+    def forget_user(self, user_id: str) -> bool:
+        """Drop a user's stored history from this model (the vocabulary keeps a tombstone id)."""
+        position = self.user_vocab.get(user_id)
+        if position is None:
+            return False
+        self.histories[position] = np.zeros(0, dtype=np.int64)
+        self.history_times[position] = np.zeros(0, dtype=np.int64)
+        return True
 
     # ------------------------------------------------------------------ serving
     @property
@@ -290,16 +372,46 @@ class Recommender:
         queries = self.encoder.encode(cleaned, kind="query")  # (n, dim)
         return queries @ self.item_embeddings.T
 
+    def history_scores(self, history: np.ndarray) -> np.ndarray:
+        """Scores of every item for one history: the scorer for fitted items, text for newer ones.
+
+        Returns:
+            ``(n_items,) float32``.
+        """
+        n_scored = self.scorer.n_items
+        main = self.scorer.score([history[history < n_scored]])[0]
+        if self.n_items == n_scored:
+            return main
+        # items added after fit: percentile of text similarity among fitted items -> same percentile of main scores
+        from semrec.scorers.models import content_profiles
+
+        profile = content_profiles(self.item_embeddings, [history], 3.0)[0]
+        known = np.sort(self.item_embeddings[:n_scored] @ profile)
+        fresh = self.item_embeddings[n_scored:] @ profile
+        quantile = np.searchsorted(known, fresh, side="right") / max(n_scored, 1)
+        mapped = np.sort(main)[np.clip((quantile * (n_scored - 1)).round().astype(int), 0, n_scored - 1)]
+        return np.concatenate([main, mapped.astype(np.float32)])
+
     def history_of(self, user_id: str) -> np.ndarray | None:
         """Stored history of a known user (oldest first), or ``None`` if unknown."""
         position = self.user_vocab.get(user_id)
         return None if position is None else self.histories[position]
 
+    def _filter_mask(self, filters: dict[str, list[str]]) -> np.ndarray:
+        """``(n_items,) bool``: items that pass every attribute filter."""
+        keep = np.ones(self.n_items, dtype=bool)
+        for name, wanted in filters.items():
+            if name not in self.items.columns:
+                raise QueryError(f"unknown filter field {name!r}; item fields: {', '.join(map(str, self.items.columns))}")
+            wanted_set = {str(w) for w in wanted}
+            keep &= np.fromiter((bool(wanted_set & set(split_list(v))) for v in self.items[name]), bool, self.n_items)
+        return keep
+
     def recommend(self, query: Query) -> Recommendation:
         """Answer one query through the fallback chain (history -> text -> popular).
 
         Raises:
-            QueryError: Empty text, or a ``history`` item id not in the catalogue.
+            QueryError: Empty text, a ``history`` item id not in the catalogue, or an unknown filter field.
         """
         notes: list[str] = []
         history = np.zeros(0, dtype=np.int64)
@@ -316,8 +428,10 @@ class Recommender:
             history = np.concatenate([history, self.item_vocab.index(query.history)])
         if query.text is not None and not query.text.strip():
             raise QueryError("text query is empty (or whitespace only); give some words or omit it")
+        if query.context:
+            notes.append("context recorded; this version does not rank by context")
         if len(history):
-            scores, source = self.scorer.score([history])[0], self.scorer.name
+            scores, source = self.history_scores(history), self.scorer.name
             if query.text is not None:
                 notes.append("text ignored: the user has a history (text + history blending comes later)")
         elif query.text is not None:
@@ -325,12 +439,16 @@ class Recommender:
         else:
             scores, source = self.popularity.score([history])[0], "most-popular"
             notes.append("no history and no text: most popular items")
-        excluded = list(history) if query.exclude_seen else []
-        excluded += [p for p in (self.item_vocab.get(i) for i in query.exclude) if p is not None]
-        mask = sp.csr_matrix(
-            (np.ones(len(excluded), np.float32), (np.zeros(len(excluded), np.int64), np.asarray(excluded, np.int64))),
-            shape=(1, len(self.item_vocab)),
-        )
+        blocked = np.zeros(self.n_items, dtype=bool)
+        if query.exclude_seen and len(history):
+            blocked[history] = True
+        blocked[[p for p in (self.item_vocab.get(i) for i in query.exclude) if p is not None]] = True
+        blocked[list(self.removed)] = True
+        if query.filters:
+            blocked |= ~self._filter_mask(query.filters)
+        positions = np.flatnonzero(blocked)
+        mask = sp.csr_matrix((np.ones(len(positions), np.float32), (np.zeros(len(positions), np.int64), positions)),
+                             shape=(1, self.n_items))  # fmt: skip
         pool = query.k if query.diversity == 0 else max(5 * query.k, 50)
         indices, values = top_k(scores[None, :], pool, mask)
         keep = indices[0] >= 0
@@ -346,19 +464,19 @@ class Recommender:
 
     def reranker(self, name: str) -> Reranker:
         """The re-ranker ``name`` over this catalogue (built once); tags come from ``genres`` if present."""
-        cache = self.__dict__.setdefault("_rerankers", {})
-        if name not in cache:
-            tags = self.items["genres"].tolist() if "genres" in self.items else [None] * len(self.items)
-            cache[name] = build_reranker(name, self.item_embeddings, tags)
-        return cache[name]
+        key = f"reranker:{name}"
+        if key not in self._derived:
+            tags = self.items["genres"].tolist() if "genres" in self.items else [None] * self.n_items
+            self._derived[key] = build_reranker(name, self.item_embeddings, tags)
+        return self._derived[key]
 
     @property
     def explainer(self) -> Explainer:
         """The :class:`~semrec.explain.Explainer` over this catalogue (built on first use)."""
-        if getattr(self, "_explainer", None) is None:
-            self._explainer = Explainer(self.items, self.item_embeddings, self.popularity.counts,
-                                        getattr(self.scorer, "contributions", None))  # fmt: skip
-        return self._explainer
+        if "explainer" not in self._derived:
+            self._derived["explainer"] = Explainer(self.items, self.item_embeddings, self.popularity.counts,
+                                                   getattr(self.scorer, "contributions", None))  # fmt: skip
+        return self._derived["explainer"]
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -375,11 +493,14 @@ class Recommender:
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
             lengths = np.fromiter((len(h) for h in self.histories), dtype=np.int64, count=len(self.histories))
+            flat = (lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64))  # noqa: E731
             arrays = {
                 "user_ids": self.user_vocab.ids,
                 "history_indptr": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-                "history_indices": np.concatenate(self.histories).astype(np.int64) if self.histories else np.zeros(0, np.int64),
+                "history_indices": flat(self.histories),
+                "history_times": flat(self.history_times),
                 "item_embeddings": self.item_embeddings.astype(np.float32),
+                "removed_items": np.asarray(sorted(self.removed), dtype=np.int64),
                 "popularity/counts": self.popularity.counts,
                 **{f"scorer/{k}": v for k, v in self.scorer.get_state().items()},
             }
@@ -393,9 +514,10 @@ class Recommender:
                 "python": platform.python_version(),
                 "versions": _versions(),
                 "scorer": self.scorer.name,
+                "scored_items": int(self.scorer.n_items),
                 "config_sha256": self.config.digest(),
                 "encoder": self.encoder_identity,
-                "n_items": len(self.item_vocab),
+                "n_items": self.n_items,
                 "n_users": len(self.user_vocab),
                 "files": {name: _sha256(tmp / name) for name in ("arrays.npz", "items.parquet", "config.json")},
             }
@@ -444,17 +566,21 @@ class Recommender:
         with np.load(directory / "arrays.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         items = pd.read_parquet(directory / "items.parquet")
-        n_items = len(items)
-        indptr, indices = arrays["history_indptr"], arrays["history_indices"]
-        histories = [indices[indptr[u] : indptr[u + 1]] for u in range(len(indptr) - 1)]
+        indptr = arrays["history_indptr"]
+        spans = [slice(indptr[u], indptr[u + 1]) for u in range(len(indptr) - 1)]
+        histories = [arrays["history_indices"][s] for s in spans]
+        times = [arrays["history_times"][s] for s in spans]
         scorer = config.build_scorer()
-        scorer.set_state({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("scorer/")}, n_items)
+        scorer.set_state({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("scorer/")},
+                         int(manifest.get("scored_items", len(items))))  # fmt: skip
         popularity = MostPopularScorer()
-        popularity.set_state({"counts": arrays["popularity/counts"]}, n_items)
+        popularity.set_state({"counts": arrays["popularity/counts"]}, len(items))
         if encoder is not None and dict(encoder.identity) != manifest["encoder"]:
             raise ArtifactError(f"encoder identity {encoder.identity} differs from the artifact's {manifest['encoder']}")
-        return cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, arrays["item_embeddings"],
-                   manifest["encoder"], scorer, popularity, encoder)  # fmt: skip
+        model = cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, times,
+                    arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder)  # fmt: skip
+        model.removed = set(arrays["removed_items"].tolist())
+        return model
 
 
 def _sha256(path: Path) -> str:

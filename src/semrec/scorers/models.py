@@ -46,6 +46,21 @@ class MostPopularScorer(Scorer):
         self.counts, self.n_items = state["counts"].astype(np.float32), n_items
 
 
+def content_profiles(embeddings: np.ndarray, histories: Sequence[History], half_life: float | None) -> np.ndarray:
+    """Recency-weighted mean of each history's item embeddings, L2-normalised.
+
+    Returns:
+        ``(len(histories), dim) float32``; zero rows for empty histories.
+    """
+    out = np.zeros((len(histories), embeddings.shape[1]), dtype=np.float32)
+    for row, history in enumerate(histories):
+        if len(history):
+            out[row] = recency_weights(len(history), half_life) @ embeddings[history]
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
 class ContentProfileConfig(BaseModel):
     """Content profile: a user is the recency-weighted mean of their items' text embeddings."""
 
@@ -78,18 +93,10 @@ class ContentProfileScorer(Scorer):
 
     def profiles(self, histories: Sequence[History]) -> np.ndarray:
         """``(len(histories), dim) float32`` L2-normalised profiles; zero rows for empty histories."""
-        embeddings = self._check_embeddings()
-        out = np.zeros((len(histories), embeddings.shape[1]), dtype=np.float32)
-        for row, history in enumerate(histories):
-            if len(history):
-                weights = recency_weights(len(history), self.config.half_life)
-                out[row] = weights @ embeddings[history]
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
+        return content_profiles(self._check_embeddings(), histories, self.config.half_life)
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        return self.profiles(histories) @ self._check_embeddings().T
+        return self.profiles(histories) @ self._check_embeddings()[: self.n_items].T
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {}

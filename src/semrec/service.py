@@ -1,0 +1,318 @@
+"""HTTP service (FastAPI): parses, validates, calls :class:`~semrec.live.LiveRecommender`, formats.
+
+Endpoints: ``POST /recommend``, ``POST /feedback``, ``PUT/GET/DELETE /users/{id}``,
+``PUT/GET/DELETE /items/{id}``, ``POST /admin/retrain``, ``GET /health``, ``GET /metrics``
+(Prometheus text format), ``GET /openapi.json``. Writes and deletes need the API key
+(``X-API-Key`` header or ``Authorization: Bearer``), compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+import threading
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from semrec.errors import SemrecError
+from semrec.live import LiveRecommender, UnknownItemError
+from semrec.recommender import Query
+from semrec.store import EventRecord
+
+logger = logging.getLogger(__name__)
+
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+Scalar = str | int | float | bool | None
+
+
+class ServiceSettings(BaseModel):
+    """Service configuration."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: str = Field(min_length=8)
+    """Key for writes and deletes (and reads when ``read_requires_key``)."""
+    read_requires_key: bool = False
+    """Require the key on read endpoints too."""
+    max_body_bytes: int = Field(2_000_000, ge=1024)
+    """Larger request bodies get 413."""
+    retrain_every_s: float | None = Field(None, gt=0)
+    """Retrain from the store on this period (seconds); ``None``: only on request."""
+
+
+class RecommendRequest(BaseModel):
+    """Who to recommend for; see :class:`semrec.recommender.Query`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Id | None = None
+    history: list[Id] = Field(default_factory=list, max_length=2000)
+    text: str | None = Field(None, max_length=100_000)
+    context: dict[str, Scalar] = Field(default_factory=dict, max_length=50)
+    k: int = Field(10, ge=1, le=500)
+    exclude: list[Id] = Field(default_factory=list, max_length=5000)
+    filters: dict[str, list[str]] = Field(default_factory=dict, max_length=20)
+    diversity: float = Field(0.0, ge=0.0, le=1.0)
+    reranker: Literal["mmr", "mmr-tags", "calibrated"] = "mmr"
+    explain: bool = False
+
+
+class RecommendedItem(BaseModel):
+    item_id: str
+    title: str
+    score: float
+    reason: str | None = None
+    because: list[tuple[str, float]] | None = None
+    shared: dict[str, list[str]] | None = None
+
+
+class RecommendResponse(BaseModel):
+    items: list[RecommendedItem]
+    source: str
+    notes: list[str]
+    model_version: int
+
+
+class FeedbackEvent(BaseModel):
+    """One event: a view, click, purchase or rating of an item by a user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Id
+    item_id: Id
+    type: str = Field("interaction", min_length=1, max_length=64)
+    value: float = 1.0
+    timestamp: int | None = Field(None, ge=0, le=10**11)
+    """Unix seconds; the server's time when absent."""
+    context: dict[str, Scalar] = Field(default_factory=dict, max_length=50)
+    event_id: Id | None = None
+    """Client id of the event: a retried event with the same id is stored once."""
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("value must be a finite number")
+        return value
+
+
+class FeedbackBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[FeedbackEvent] = Field(min_length=1, max_length=20_000)
+
+
+class FeedbackResponse(BaseModel):
+    accepted: int
+    new: int
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, max_length=100_000)
+    """Self-description, needs, or reviews; used for cold start."""
+    attributes: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
+
+
+class UserOut(BaseModel):
+    user_id: str
+    text: str | None
+    attributes: dict[str, Any]
+    n_events: int
+
+
+class ItemIn(BaseModel):
+    """Item fields, e.g. ``{"title": ..., "genres": "Comedy|Drama", "overview": ...}``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str | None = Field(None, max_length=2000)
+
+
+def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
+    """The FastAPI application over ``live``."""
+    app = FastAPI(title="semrec", version="0.1.0", description=__doc__)
+    registry = CollectorRegistry()
+    requests = Counter("semrec_requests", "HTTP requests", ["endpoint", "method", "status"], registry=registry)
+    latency = Histogram("semrec_request_latency_seconds", "Request latency", ["endpoint"], registry=registry,
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))  # fmt: skip
+    Gauge("semrec_events_stored", "Events in the store", registry=registry).set_function(live.store.count_events)
+    Gauge("semrec_model_version", "Model version (increments on retrain)", registry=registry).set_function(
+        lambda: live.model_version
+    )
+    Gauge("semrec_items", "Items in the catalogue", registry=registry).set_function(lambda: live.model.n_items)
+    key = settings.api_key.encode()
+
+    def authorised(request: Request) -> bool:
+        given = request.headers.get("x-api-key") or ""
+        auth = request.headers.get("authorization") or ""
+        if not given and auth.lower().startswith("bearer "):
+            given = auth[7:]
+        return hmac.compare_digest(given.encode(), key)
+
+    def write_access(request: Request) -> None:
+        if not authorised(request):
+            raise HTTPException(401, "missing or wrong API key (X-API-Key header)")
+
+    def read_access(request: Request) -> None:
+        if settings.read_requires_key and not authorised(request):
+            raise HTTPException(401, "missing or wrong API key (X-API-Key header)")
+
+    @app.middleware("http")
+    async def metrics_middleware(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        endpoint = getattr(route, "path", "unmatched")
+        requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        latency.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(SemrecError)
+    async def semrec_error(_request: Request, exc: SemrecError):
+        status = 422 if isinstance(exc, UnknownItemError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.post("/recommend", response_model=RecommendResponse, dependencies=[Depends(read_access)])
+    def recommend(body: RecommendRequest) -> RecommendResponse:
+        """Top-k for a user id, a request-time history, or a text; unknown users fall back (text, then popular)."""
+        query = Query(**body.model_dump())
+        model = live.model
+        result = live.recommend(query)
+        titles = model.titles(result.item_ids.tolist()) if len(result.item_ids) else []
+        items = []
+        for n, (item_id, title, score) in enumerate(zip(result.item_ids.tolist(), titles, result.scores.tolist())):
+            item = RecommendedItem(item_id=item_id, title=title, score=score)
+            if result.explanations:
+                e = result.explanations[n]
+                item.reason, item.because, item.shared = e.reason, e.because, e.shared
+            items.append(item)
+        return RecommendResponse(items=items, source=result.source, notes=result.notes, model_version=live.model_version)
+
+    @app.post("/feedback", response_model=FeedbackResponse, dependencies=[Depends(write_access)])
+    def feedback(body: FeedbackEvent | FeedbackBatch) -> FeedbackResponse:
+        """Store one or many events; answered only after they are durably committed."""
+        events = body.events if isinstance(body, FeedbackBatch) else [body]
+        now = int(time.time())
+        records = [EventRecord(e.user_id, e.item_id, e.type, e.value, e.timestamp if e.timestamp is not None else now,
+                               e.context, e.event_id) for e in events]  # fmt: skip
+        return FeedbackResponse(accepted=len(records), new=live.add_feedback(records))
+
+    @app.put("/users/{user_id}", response_model=UserOut, dependencies=[Depends(write_access)])
+    def put_user(user_id: Annotated[str, Path(min_length=1, max_length=200)], body: UserIn) -> UserOut:
+        live.put_user(user_id, body.text, body.attributes)
+        return UserOut(**live.store.get_user(user_id))
+
+    @app.get("/users/{user_id}", response_model=UserOut, dependencies=[Depends(read_access)])
+    def get_user(user_id: Annotated[str, Path(min_length=1, max_length=200)]) -> UserOut:
+        user = live.store.get_user(user_id)
+        if user is None:
+            raise HTTPException(404, f"user {user_id!r} not found")
+        return UserOut(**user)
+
+    @app.delete("/users/{user_id}", dependencies=[Depends(write_access)])
+    def delete_user(user_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
+        """Forget the user: events, profile text, cached and derived histories."""
+        result = live.delete_user(user_id)
+        if result["deleted_events"] < 0 and not result["erasure_pending_retrain"]:
+            raise HTTPException(404, f"user {user_id!r} not found")
+        return {"user_id": user_id, **result}
+
+    @app.put("/items/{item_id}", dependencies=[Depends(write_access)])
+    def put_item(item_id: Annotated[str, Path(min_length=1, max_length=200)], body: ItemIn) -> dict[str, Any]:
+        """Add or update an item; it is encoded and recommendable at once."""
+        fields = {k: v for k, v in body.model_dump().items() if v is not None}
+        live.put_item(item_id, fields)
+        return {"item_id": item_id, **fields}
+
+    @app.get("/items/{item_id}", dependencies=[Depends(read_access)])
+    def get_item(item_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
+        item = live.store.get_item(item_id)
+        if item is None:
+            raise HTTPException(404, f"item {item_id!r} not found")
+        return item
+
+    @app.delete("/items/{item_id}", dependencies=[Depends(write_access)])
+    def delete_item(item_id: Annotated[str, Path(min_length=1, max_length=200)]) -> dict[str, Any]:
+        if not live.delete_item(item_id):
+            raise HTTPException(404, f"item {item_id!r} not found")
+        return {"item_id": item_id, "deleted": True}
+
+    @app.post("/admin/retrain", dependencies=[Depends(write_access)])
+    def retrain() -> dict[str, Any]:
+        """Refit from the stored events and swap the model in atomically."""
+        return live.retrain().__dict__
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", **live.stats()}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.retrain_every_s:
+        stop = threading.Event()
+
+        def schedule() -> None:
+            while not stop.wait(settings.retrain_every_s):
+                try:
+                    report = live.retrain()
+                    logger.info("scheduled retrain: %s", report)
+                except Exception:  # keep serving the old model; the next period tries again
+                    logger.exception("scheduled retrain failed")
+
+        @app.on_event("startup")
+        def _start() -> None:
+            threading.Thread(target=schedule, name="semrec-retrain", daemon=True).start()
+
+        @app.on_event("shutdown")
+        def _stop() -> None:
+            stop.set()
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+class BodyLimit:
+    """ASGI middleware: answer 413 when a request body exceeds ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_large = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            return await too_large(scope, receive, send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await too_large(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass

@@ -1,0 +1,151 @@
+"""The HTTP service over a small catalogue: every endpoint, access control, fold-in, deletion."""
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from semrec.encoders import EncoderConfig
+from semrec.live import LiveRecommender
+from semrec.recommender import Recommender, RecommenderConfig
+from semrec.service import ServiceSettings, create_app
+from semrec.store import Store
+
+KEY = "test-key-123456"
+AUTH = {"X-API-Key": KEY}
+
+
+@pytest.fixture
+def live(catalogue, hashing, tmp_path):
+    model = Recommender.fit(catalogue, RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0},
+                                                         encoder=EncoderConfig(model="hashing")), encoder=hashing)  # fmt: skip
+    model.save(tmp_path / "model")
+    return LiveRecommender(Recommender.load(tmp_path / "model", encoder=hashing),
+                           Store(f"sqlite:///{tmp_path / 'store.db'}"), tmp_path / "model")  # fmt: skip
+
+
+@pytest.fixture
+def client(live):
+    return TestClient(create_app(live, ServiceSettings(api_key=KEY, max_body_bytes=50_000)))
+
+
+def ids(response):
+    assert response.status_code == 200, response.text
+    return [item["item_id"] for item in response.json()["items"]]
+
+
+def test_seeded_store_serves_known_users_like_the_model(client, live):
+    assert live.store.count_events() == 13 and live.store.count_items() == 8
+    assert ids(client.post("/recommend", json={"user_id": "ann", "k": 2}))[0] == "titanic"
+
+
+def test_feedback_is_folded_in_at_once(client):
+    before = ids(client.post("/recommend", json={"user_id": "newbie", "k": 3}))
+    response = client.post("/feedback", json={"user_id": "newbie", "item_id": "scream", "type": "purchase"}, headers=AUTH)
+    assert response.json() == {"accepted": 1, "new": 1}
+    after = client.post("/recommend", json={"user_id": "newbie", "k": 3}).json()
+    assert after["source"] == "ease" and "scream" not in [i["item_id"] for i in after["items"]]
+    assert [i["item_id"] for i in after["items"]] != before
+
+
+def test_batches_are_idempotent_by_event_id(client, live):
+    events = [{"user_id": "u1", "item_id": "toy", "event_id": f"e{n}"} for n in range(5)]
+    assert client.post("/feedback", json={"events": events}, headers=AUTH).json() == {"accepted": 5, "new": 5}
+    assert client.post("/feedback", json={"events": events}, headers=AUTH).json() == {"accepted": 5, "new": 0}
+    assert live.store.get_user("u1")["n_events"] == 5
+
+
+def test_bad_feedback_is_a_4xx_and_stores_nothing(client, live):
+    n = live.store.count_events()
+    unknown = client.post("/feedback", json={"events": [{"user_id": "a", "item_id": "toy"},
+                                                        {"user_id": "a", "item_id": "nope"}]}, headers=AUTH)  # fmt: skip
+    assert unknown.status_code == 422 and "unknown item id 'nope'" in unknown.json()["detail"]
+    assert client.post("/feedback", json={"user_id": "a", "item_id": "toy", "value": "x"}, headers=AUTH).status_code == 422
+    assert client.post("/feedback", content=b"{not json", headers={**AUTH, "content-type": "application/json"}).status_code == 422
+    assert live.store.count_events() == n
+
+
+def test_writes_need_the_key(client):
+    body = {"user_id": "a", "item_id": "toy"}
+    assert client.post("/feedback", json=body).status_code == 401
+    assert client.post("/feedback", json=body, headers={"X-API-Key": "wrong-key-000"}).status_code == 401
+    assert client.post("/feedback", json=body, headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    assert client.delete("/users/ann").status_code == 401 and client.put("/items/x", json={}).status_code == 401
+
+
+def test_reads_can_require_the_key(live):
+    closed = TestClient(create_app(live, ServiceSettings(api_key=KEY, read_requires_key=True)))
+    assert closed.post("/recommend", json={}).status_code == 401
+    assert closed.post("/recommend", json={}, headers=AUTH).status_code == 200
+
+
+def test_body_size_limit(client):
+    response = client.post("/recommend", json={"text": "word " * 20_000})
+    assert response.status_code == 413
+
+
+def test_unknown_users_fall_back_and_text_users_use_their_profile(client):
+    popular = client.post("/recommend", json={"user_id": "stranger", "k": 2}).json()
+    assert popular["source"] == "most-popular"
+    client.put("/users/nina", json={"text": "I adore haunted hotel horror", "attributes": {"age": 30}}, headers=AUTH)
+    profile = client.post("/recommend", json={"user_id": "nina", "k": 1}).json()
+    assert profile["source"] == "text" and profile["items"][0]["item_id"] == "shining"
+    assert client.get("/users/nina").json() == {"user_id": "nina", "text": "I adore haunted hotel horror",
+                                               "attributes": {"age": 30}, "n_events": 0}  # fmt: skip
+
+
+def test_delete_user_forgets_everything(client, live, tmp_path):
+    assert client.delete("/users/ann", headers=AUTH).json() == {"user_id": "ann", "deleted_events": 2,
+                                                                "erasure_pending_retrain": True}  # fmt: skip
+    assert client.get("/users/ann").status_code == 404
+    assert not [e for e in live.store.export_events() if e["user_id"] == "ann"]
+    assert client.post("/recommend", json={"user_id": "ann"}).json()["source"] == "most-popular"
+    on_disk = Recommender.load(tmp_path / "model")
+    assert len(on_disk.history_of("ann")) == 0  # the artifact's copy is gone too
+    client.post("/admin/retrain", headers=AUTH)
+    assert "ann" not in live.model.user_vocab and live.erasure_pending == set()
+    assert client.delete("/users/ann", headers=AUTH).status_code == 404
+
+
+def test_new_item_is_recommendable_at_once_and_deletable(client, live):
+    body = {"title": "Haunted Hotel 2", "genres": "Horror", "overview": "a haunted hotel horror sequel"}
+    assert client.put("/items/hh2", json=body, headers=AUTH).status_code == 200
+    assert ids(client.post("/recommend", json={"text": "haunted hotel horror sequel", "k": 1})) == ["hh2"]
+    eve = ids(client.post("/recommend", json={"user_id": "eve", "k": 8}))  # a horror fan, fitted before hh2
+    assert "hh2" in eve
+    assert client.post("/feedback", json={"user_id": "eve", "item_id": "hh2"}, headers=AUTH).status_code == 200
+    assert client.get("/items/hh2").json()["title"] == "Haunted Hotel 2"
+    assert client.delete("/items/hh2", headers=AUTH).status_code == 200
+    assert "hh2" not in ids(client.post("/recommend", json={"text": "haunted hotel horror sequel", "k": 8}))
+    assert client.post("/feedback", json={"user_id": "eve", "item_id": "hh2"}, headers=AUTH).status_code == 422
+
+
+def test_filters_diversity_explain_and_validation(client):
+    horror = client.post("/recommend", json={"filters": {"genres": ["Horror"]}, "k": 10}).json()
+    assert {i["item_id"] for i in horror["items"]} == {"alien", "scream", "shining"}
+    explained = client.post("/recommend", json={"user_id": "ann", "k": 2, "explain": True, "diversity": 0.5}).json()
+    assert all(item["reason"] for item in explained["items"])
+    assert client.post("/recommend", json={"filters": {"colour": ["red"]}}).status_code == 400
+    assert client.post("/recommend", json={"text": "   "}).status_code == 400
+    assert client.post("/recommend", json={"k": 0}).status_code == 422
+    assert client.post("/recommend", json={"history": ["nope"]}).status_code == 400
+
+
+def test_retrain_swaps_the_model_and_keeps_answering(client, live):
+    client.post("/feedback", json={"events": [{"user_id": "zed", "item_id": i} for i in ("toy", "alien")]}, headers=AUTH)
+    report = client.post("/admin/retrain", headers=AUTH).json()
+    assert report["n_events"] == 15 and live.model_version == 2
+    assert "zed" in live.model.user_vocab
+    assert client.get("/health").json()["model_version"] == 2
+
+
+def test_metrics_are_prometheus_text(client):
+    client.post("/recommend", json={"k": 1})
+    text = client.get("/metrics").text
+    assert 'semrec_requests_total{endpoint="/recommend",method="POST",status="200"} 1.0' in text
+    assert "semrec_request_latency_seconds_bucket" in text and "semrec_events_stored 13.0" in text
+    assert "semrec_model_version 1.0" in text
+
+
+def test_openapi_schema_lists_every_endpoint(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/recommend", "/feedback", "/users/{user_id}", "/items/{item_id}", "/health", "/metrics"} <= set(paths)
