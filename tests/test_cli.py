@@ -115,3 +115,25 @@ def test_evaluate_writes_json_and_markdown(tmp_path):
     report = json.loads((out / "P1.json").read_text())
     assert [r["scorer"] for r in report["results"]] == ["most-popular", "ease", "content-profile"]
     assert "| ease |" in (out / "P1.md").read_text()
+
+
+def test_fit_never_overwrites_a_folder_that_is_not_an_artifact(files):
+    precious = files / "mydata"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    result = fit(files, precious)
+    assert result.exit_code == 2 and "not a semrec artifact" in result.stderr
+    assert (precious / "notes.txt").read_text() == "keep me"
+    assert fit(files, files / "items.csv").exit_code == 2 and (files / "items.csv").read_text() == ITEMS
+
+
+def test_encoding_option_and_template_errors(files):
+    (files / "latin.csv").write_bytes("item_id,title,genres,overview\ncafe,Caf\xe9,Drama,x\n".encode("latin-1"))
+    (files / "r.csv").write_text("user,item,stars,when\nann,cafe,5,1\n")
+    bad = fit(files, files / "m", ratings="r.csv", items="latin.csv")
+    assert bad.exit_code == 2 and "line 2" in bad.stderr and "--encoding" in bad.stderr
+    assert fit(files, files / "m", ratings="r.csv", items="latin.csv", extra=["--encoding", "latin-1"]).exit_code == 0
+    template = fit(files, files / "m2", extra=["--text-template", "{nosuch}"])
+    assert template.exit_code == 2 and "unknown field 'nosuch'" in template.stderr and '"' not in template.stderr
+    broken = fit(files, files / "m2", extra=["--text-template", "{title"])
+    assert broken.exit_code == 2 and "malformed" in broken.stderr

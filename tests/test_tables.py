@@ -136,3 +136,19 @@ def test_dataset_rejects_header_only_interactions(tmp_path):
     inter = write(tmp_path / "r.csv", "user_id,item_id\n")
     with pytest.raises(DataFormatError, match="no interactions"):
         Dataset.from_files(items, inter)
+
+
+def test_decode_error_names_the_line_and_bom_is_ignored(tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_bytes(b"item_id,title\n1,ok\n2,Caf\xe9\n")
+    with pytest.raises(DataFormatError) as info:
+        load_items(path)
+    assert info.value.line == 3 and "--encoding" in str(info.value)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffitem_id,title\n1,A\n".encode())
+    assert load_items(bom).columns.tolist() == ["item_id", "title"]
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    with pytest.raises(DataFormatError, match="is a folder"):
+        load_items(tmp_path)

@@ -1,6 +1,6 @@
 import pytest
 
-from semrec.text import TextTemplateConfig, render_text
+from semrec.text import TemplateError, TextTemplateConfig, render_text
 
 
 def test_optional_segments_drop_when_a_field_is_missing():
@@ -20,5 +20,13 @@ def test_no_template_uses_every_column_but_the_id():
 
 
 def test_unknown_field_is_a_clear_error():
-    with pytest.raises(KeyError, match="unknown field 'plot'"):
+    with pytest.raises(TemplateError, match="unknown field 'plot'"):
         render_text({"title": "Heat"}, TextTemplateConfig(template="{title} {plot}"))
+
+
+@pytest.mark.parametrize("template", ["{title", "[{title}] {", "{title}}}{"])
+def test_malformed_template_is_rejected_up_front(template):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="malformed"):
+        TextTemplateConfig(template=template)

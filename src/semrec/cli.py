@@ -49,11 +49,28 @@ def _run(action):
         return action()
     except (SemrecError, ValidationError, ValueError, KeyError) as exc:
         message = str(exc) if not isinstance(exc, ValidationError) else _pydantic_message(exc)
-        _fail(message)
+        _fail(message.strip().splitlines()[0] if message.strip() else type(exc).__name__)
 
 
 def _pydantic_message(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+    parts = []
+    for e in exc.errors():
+        where = ".".join(map(str, e["loc"])) or "value"
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            message = f"unknown option for {exc.title}" + (f" (known: {', '.join(exc.title and _known_fields(exc.title))})"
+                                                           if _known_fields(exc.title) else "")  # fmt: skip
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def _known_fields(model_name: str) -> list[str]:
+    from semrec.scorers import SCORERS
+
+    for cls in SCORERS.values():
+        if cls.Config.__name__ == model_name:
+            return list(cls.Config.model_fields)
+    return []
 
 
 def _mapping(pairs: list[str] | None, option: str) -> dict[str, str]:
@@ -76,7 +93,8 @@ def _params(pairs: list[str] | None) -> dict[str, object]:
     return out
 
 
-def _load_dataset(dataset, items, interactions, users, item_cols, interaction_cols, user_cols, timeout=5.0):
+def _load_dataset(dataset, items, interactions, users, item_cols, interaction_cols, user_cols, timeout=5.0,
+                  encoding="utf-8"):  # fmt: skip
     from semrec.data.registry import dataset_entry
     from semrec.data.tables import Dataset
 
@@ -93,6 +111,7 @@ def _load_dataset(dataset, items, interactions, users, item_cols, interaction_co
         interaction_columns=_mapping(interaction_cols, "--interaction-col"),
         user_columns=_mapping(user_cols, "--user-col"),
         name=Path(interactions).stem,
+        encoding=encoding,
     )  # fmt: skip
     return loaded, None
 
@@ -106,6 +125,7 @@ InterColOpt = Annotated[list[str] | None, typer.Option("--interaction-col", help
 UserColOpt = Annotated[list[str] | None, typer.Option("--user-col", help="FIELD=COLUMN for the user file.")]
 EncoderOpt = Annotated[str, typer.Option(help="Packaged model name, sentence-transformers name or path, or 'hashing'.")]
 TemplateOpt = Annotated[str | None, typer.Option(help="Item text template, e.g. '{title}. [{description}]'.")]
+EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the input files (utf-8, latin-1, cp1252 ...).")]
 
 
 @data_app.command("fetch")
@@ -136,6 +156,7 @@ def fit(
     param: Annotated[list[str] | None, typer.Option(help="Scorer hyper-parameter KEY=VALUE, e.g. l2=200.")] = None,
     encoder: EncoderOpt = "all-MiniLM-L6-v2",
     text_template: TemplateOpt = None,
+    encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Fit a recommender and write its artifact folder (nothing is written on bad input)."""
     from semrec.data.fetch import cache_root
@@ -145,7 +166,10 @@ def fit(
 
     def action():
         started = time.perf_counter()
-        data, default_template = _load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col)
+        if out.resolve().exists() and not (out / "manifest.json").is_file():
+            raise ValueError(f"--out {out} exists and is not a semrec artifact; choose a new folder")
+        data, default_template = _load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col,
+                                               encoding=encoding)  # fmt: skip
         config = RecommenderConfig(
             scorer=scorer, scorer_config=_params(param), encoder=EncoderConfig(model=encoder),
             text=TextTemplateConfig(template=text_template or default_template),
@@ -197,8 +221,9 @@ def recommend(
                                   "shared": explanation.shared, "matched_words": explanation.matched_words}  # fmt: skip
         print(json.dumps({"source": result.source, "notes": result.notes, "items": rows}, ensure_ascii=False))
         return
-    who = f"user {user}" if user else (f"text {text!r}" if text else "history")
-    table = Table(title=f"top-{k} for {who} (source: {result.source})", title_justify="left")
+    shown = text if text is None or len(text) <= 60 else text[:57] + "..."
+    who = f"user {user}" if user else (f"text {shown!r}" if text else ("a history" if history else "anyone"))
+    table = Table(title=f"top-{len(result.item_ids)} for {who} (source: {result.source})", title_justify="left")
     for column in ("#", "item_id", "title", "genres", "score"):
         table.add_column(column, justify="right" if column in ("#", "score") else "left")
     for rank, (item_id, title, position, score) in enumerate(zip(result.item_ids, titles, positions, result.scores), 1):

@@ -97,7 +97,7 @@ class Query(BaseModel):
     """Item ids the user interacted with, oldest first, in addition to any stored history."""
     text: str | None = None
     """Free text: a self-description or a need; must not be empty or whitespace only."""
-    k: int = Field(10, ge=1, le=1000)
+    k: int = Field(10, ge=1, le=100_000)
     """Number of items to return."""
     exclude: list[str] = Field(default_factory=list)
     """Item ids never to return."""
@@ -430,6 +430,8 @@ class Recommender:
             raise QueryError("text query is empty (or whitespace only); give some words or omit it")
         if query.context:
             notes.append("context recorded; this version does not rank by context")
+        if query.text is not None and len(query.text) > 2000:
+            notes.append("long text: the encoder reads only its first few hundred words")
         if len(history):
             scores, source = self.history_scores(history), self.scorer.name
             if query.text is not None:
@@ -457,6 +459,8 @@ class Recommender:
             chosen = self.reranker(query.reranker).rerank(indices[0][keep], values[0][keep], history, query.k,
                                                           query.diversity)  # fmt: skip
             chosen_scores = scores[chosen]
+        if len(chosen) < query.k:
+            notes.append(f"only {len(chosen)} items left after excluding the history, exclusions and filters")
         explanations = None
         if query.explain:
             explanations = [self.explainer.explain(int(i), history, query.text, source) for i in chosen]
@@ -488,9 +492,12 @@ class Recommender:
         Returns:
             The artifact folder.
         """
-        directory = Path(directory)
+        directory = Path(directory).resolve()
+        if directory.exists() and not _is_artifact(directory):
+            raise ArtifactError(f"{directory} exists and is not a semrec artifact; refusing to overwrite it")
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        tmp.chmod(0o777 & ~_umask())
         try:
             lengths = np.fromiter((len(h) for h in self.histories), dtype=np.int64, count=len(self.histories))
             flat = (lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64))  # noqa: E731
@@ -581,6 +588,20 @@ class Recommender:
                     arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder)  # fmt: skip
         model.removed = set(arrays["removed_items"].tolist())
         return model
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _is_artifact(directory: Path) -> bool:
+    """A folder written by :meth:`Recommender.save` (safe to replace)."""
+    try:
+        return directory.is_dir() and json.loads((directory / "manifest.json").read_text()).get("format") == FORMAT
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
 
 
 def _sha256(path: Path) -> str:

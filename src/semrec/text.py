@@ -7,9 +7,14 @@ import string
 from collections.abc import Mapping
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.data.tables import _is_missing, split_list
+from semrec.errors import SemrecError
+
+
+class TemplateError(SemrecError, ValueError):
+    """A text template is malformed or names a field the data lacks."""
 
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _SPACES = re.compile(r"\s+")
@@ -33,6 +38,16 @@ class TextTemplateConfig(BaseModel):
     max_chars: int = Field(1500, ge=16)
     """Texts are cut to this many characters (the encoder truncates tokens anyway)."""
 
+    @field_validator("template")
+    @classmethod
+    def _parsable(cls, template: str | None) -> str | None:
+        if template is not None:
+            try:
+                _fields(_OPTIONAL.sub(lambda m: m.group(1), template))
+            except ValueError as exc:
+                raise ValueError(f"text template {template!r} is malformed: {exc}") from None
+        return template
+
 
 def _fields(fragment: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(fragment) if name]
@@ -50,12 +65,12 @@ def render_text(row: Mapping[str, object], config: TextTemplateConfig, id_field:
         A single-line text, at most ``config.max_chars`` characters; ``""`` when nothing is known.
 
     Raises:
-        KeyError: A placeholder names a column the row does not have.
+        TemplateError: A placeholder names a column the row does not have.
     """
 
     def value(name: str) -> str:
         if name not in row:
-            raise KeyError(f"text template names unknown field '{name}'; known: {', '.join(map(str, row))}")
+            raise TemplateError(f"text template names unknown field '{name}'; the items have: {', '.join(map(str, row))}")
         cell = row[name]
         if _is_missing(cell):
             return ""

@@ -139,7 +139,10 @@ def interactions_digest(interactions: pd.DataFrame) -> str:
 
 def _canonical(items: pd.DataFrame, users: pd.DataFrame, ratings: pd.DataFrame) -> tuple:
     items = items.copy()
-    items["title"] = [("unknown" if t.strip().lower() in {"unknown", "unkonwn"} else display_title(t)) for t in items["title"]]
+    items["title"] = [
+        "unknown" if t.strip().lower() in {"unknown", "unkonwn"} else display_title(re.sub(r"\s*\(\d{4}\)\s*$", "", t))
+        for t in items["title"]
+    ]
     items["year"] = [y if isinstance(y, str) and y.isdigit() else None for y in items["year"]]
     ratings = ratings.astype({"user_id": str, "item_id": str})
     ratings["value"] = ratings["value"].astype(np.float64)

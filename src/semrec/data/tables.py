@@ -59,6 +59,21 @@ class RawTable:
         return DataFormatError(message, path=self.path, line=line, column=column, row_word=self.row_word)
 
 
+def _decode_error(path: Path, encoding: str) -> DataFormatError:
+    """Locate the first line that does not decode, for the message."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                return DataFormatError(
+                    f"not valid {encoding} text (byte {raw[exc.start:exc.start + 1]!r} at character {exc.start + 1}); "
+                    "pass the file's encoding (--encoding latin-1, cp1252 ...)",
+                    path=path, line=number,
+                )  # fmt: skip
+    return DataFormatError(f"not valid {encoding} text; pass the file's encoding", path=path)
+
+
 def read_table(path: str | Path, *, sep: str | None = None, encoding: str = "utf-8") -> RawTable:
     """Read a CSV / TSV / Parquet / JSON Lines file without interpreting values.
 
@@ -70,8 +85,12 @@ def read_table(path: str | Path, *, sep: str | None = None, encoding: str = "utf
             row whose field count differs from the header, or a JSONL line that is not a JSON object.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataFormatError("is a folder, not a file", path=path)
     if not path.is_file():
         raise DataFormatError("file not found", path=path)
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"  # a byte-order mark (Excel's UTF-8) is not part of the first column name
     suffix = path.suffix.lower()
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(path)
@@ -114,10 +133,7 @@ def _read_delimited(path: Path, sep: str, encoding: str) -> RawTable:
                 lines.append(start)
                 start = reader.line_num + 1
     except UnicodeDecodeError as exc:
-        raise DataFormatError(
-            f"not valid {encoding} text ({exc.reason} at byte {exc.start}); pass the file's encoding",
-            path=path,
-        ) from exc
+        raise _decode_error(path, encoding) from exc
     except csv.Error as exc:
         raise DataFormatError(f"malformed {'TSV' if sep == chr(9) else 'CSV'}: {exc}", path=path) from exc
     frame = pd.DataFrame(rows, columns=header, dtype=object)
@@ -141,7 +157,7 @@ def _read_jsonl(path: Path, encoding: str) -> RawTable:
                 records.append(record)
                 lines.append(number)
     except UnicodeDecodeError as exc:
-        raise DataFormatError(f"not valid {encoding} text; pass the file's encoding", path=path) from exc
+        raise _decode_error(path, encoding) from exc
     if not records:
         raise DataFormatError("file is empty: expected one JSON object per line", path=path)
     frame = pd.DataFrame.from_records(records).astype(object)
@@ -411,16 +427,17 @@ class Dataset:
         interaction_columns: Mapping[str, str] | None = None,
         user_columns: Mapping[str, str] | None = None,
         name: str = "custom",
+        encoding: str = "utf-8",
     ) -> Dataset:
         """Load and cross-validate the three tables (interactions must name known items and users).
 
         Raises:
             DataFormatError: As :func:`load_items`, :func:`load_users`, :func:`load_interactions`.
         """
-        item_table = load_items(items, item_columns)
-        user_table = None if users is None else load_users(users, user_columns)
+        item_table = load_items(items, item_columns, encoding=encoding)
+        user_table = None if users is None else load_users(users, user_columns, encoding=encoding)
         interaction_table = load_interactions(
-            interactions, interaction_columns, items=item_table, users=user_table
+            interactions, interaction_columns, items=item_table, users=user_table, encoding=encoding
         )
         if interaction_table.empty:
             raise DataFormatError("no interactions: the file has a header but no rows", path=interactions)
