@@ -1,26 +1,44 @@
 """The HTTP service over a small catalogue: every endpoint, access control, fold-in, deletion."""
 
-import numpy as np
+import os
+import threading
+import time
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
 from semrec.encoders import EncoderConfig
 from semrec.live import LiveRecommender
 from semrec.recommender import Recommender, RecommenderConfig
 from semrec.service import ServiceSettings, create_app
-from semrec.store import Store
+from semrec.store import Store, metadata
 
 KEY = "test-key-123456"
 AUTH = {"X-API-Key": KEY}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url = os.environ.get("SEMREC_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the service tests against PostgreSQL: SEMREC_TEST_POSTGRES_URL is not set")
+        pytest.skip("no PostgreSQL server (run: eval \"$(scripts/start-postgres.sh)\")")
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
-def live(catalogue, hashing, tmp_path):
+def live(catalogue, hashing, tmp_path, store_url):
     model = Recommender.fit(catalogue, RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0},
                                                          encoder=EncoderConfig(model="hashing")), encoder=hashing)  # fmt: skip
     model.save(tmp_path / "model")
-    return LiveRecommender(Recommender.load(tmp_path / "model", encoder=hashing),
-                           Store(f"sqlite:///{tmp_path / 'store.db'}"), tmp_path / "model")  # fmt: skip
+    return LiveRecommender(Recommender.load(tmp_path / "model", encoder=hashing), Store(store_url), tmp_path / "model")
 
 
 @pytest.fixture
@@ -149,3 +167,47 @@ def test_metrics_are_prometheus_text(client):
 def test_openapi_schema_lists_every_endpoint(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/recommend", "/feedback", "/users/{user_id}", "/items/{item_id}", "/health", "/metrics"} <= set(paths)
+
+
+def test_no_failed_request_while_a_retrain_swaps_the_model(client, live):
+    failures, done = [], threading.Event()
+
+    def hammer():
+        while not done.is_set():
+            for user in ("ann", "bob", "stranger"):
+                response = client.post("/recommend", json={"user_id": user, "k": 3})
+                if response.status_code != 200 or len(response.json()["items"]) != 3:
+                    failures.append(response.status_code)
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for _ in range(3):
+        assert client.post("/admin/retrain", headers=AUTH).status_code == 200
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and live.model_version == 4
+
+
+def test_scheduled_retrain_picks_up_new_events(live):
+    app = create_app(live, ServiceSettings(api_key=KEY, retrain_every_s=0.3))
+    with TestClient(app) as client:
+        client.post("/feedback", json={"user_id": "late", "item_id": "toy"}, headers=AUTH)
+        deadline = time.monotonic() + 20
+        while "late" not in live.model.user_vocab and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert "late" in live.model.user_vocab and live.model_version >= 2
+
+
+def test_exports_show_no_trace_of_a_deleted_user(client, live, tmp_path):
+    from typer.testing import CliRunner
+
+    from semrec.cli import app
+
+    client.post("/feedback", json={"user_id": "gdpr", "item_id": "toy", "context": {"city": "Lyon"}}, headers=AUTH)
+    before = CliRunner().invoke(app, ["export", "--db", live.store.url, "--user", "gdpr"]).stdout
+    assert '"city": "Lyon"' in before
+    client.delete("/users/gdpr", headers=AUTH)
+    everything = CliRunner().invoke(app, ["export", "--db", live.store.url]).stdout
+    assert "gdpr" not in everything and everything.count("\n") == 13

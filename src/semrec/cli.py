@@ -369,6 +369,10 @@ def serve(
         return create_app(live, settings)
 
     application = _run(action)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the loaded model and caches are long-lived: keep them out of every GC pass (latency tail)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -393,6 +397,19 @@ def retrain(
     report = _run(action)
     console.print(f"retrained on {report.n_events} events, {report.n_users} users, {report.n_items} items in "
                   f"{report.seconds:.1f} s -> {report.directory}", highlight=False, soft_wrap=True)  # fmt: skip
+
+
+@app.command()
+def export(
+    db: Annotated[str, typer.Option(help="Store URL, e.g. sqlite:///artifacts/ml-100k-ease.db.")],
+    user: Annotated[str | None, typer.Option(help="Only this user's events.")] = None,
+) -> None:
+    """Print stored events as JSON Lines (all, or one user's: a data-subject export)."""
+    from semrec.store import Store
+
+    rows = _run(lambda: list(Store(db).export_events(user)))
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
 
 
 def main() -> None:  # pragma: no cover - console entry point

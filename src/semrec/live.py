@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from semrec.data.tables import Dataset
 from semrec.encoders import EmbeddingCache
 from semrec.errors import QueryError, SemrecError
@@ -62,6 +64,7 @@ class LiveRecommender:
         self.artifact_dir = None if artifact_dir is None else Path(artifact_dir)
         self.cache_size = cache_size
         self._histories: OrderedDict[str, list[str]] = OrderedDict()
+        self._positions: dict[str, tuple[int, np.ndarray]] = {}
         self._lock = threading.RLock()
         self._retrain_lock = threading.Lock()
         self.model_version = 1
@@ -69,6 +72,7 @@ class LiveRecommender:
         if store.count_items() == 0:
             self._seed()
         self._sync_catalogue()
+        self._warm()
 
     # ------------------------------------------------------------------ setup
     def _seed(self) -> None:
@@ -83,6 +87,17 @@ class LiveRecommender:
         for start in range(0, len(records), 20_000):
             self.store.add_events(records[start : start + 20_000])
         logger.info("seeded the store with %d items and %d events", len(fields), len(records))
+
+    def _warm(self) -> None:
+        """Load the most active users' histories into memory in one scan (no cold misses under load)."""
+        events = self.store.events_frame()
+        if events.empty:
+            return
+        events = events.sort_values(["timestamp"], kind="stable")
+        for user_id, items in events.groupby("user_id", sort=False)["item_id"]:
+            if len(self._histories) >= self.cache_size:
+                break
+            self._histories[user_id] = items.tolist()
 
     def _sync_catalogue(self) -> None:
         """Items in the store but not in the model (added while serving) are added to the model."""
@@ -120,23 +135,34 @@ class LiveRecommender:
         Raises:
             QueryError: Empty text, unknown history item, unknown filter field.
         """
-        model = self.model  # one reference for the whole request: a swap cannot tear it
-        history: list[str] = []
+        model, version = self.model, self.model_version  # one model for the whole request
+        history = np.zeros(0, dtype=np.int64)
         text = query.text
         notes: list[str] = []
         if query.user_id is not None:
-            history = [i for i in self.history(query.user_id) if i in model.item_vocab]
-            if not history and text is None:
+            history = self._history_positions(query.user_id, model, version)
+            if not len(history) and text is None:
                 profile = self.store.get_user(query.user_id)
                 if profile and profile.get("text") and profile["text"].strip():
                     text = profile["text"]
                     notes.append("answered from the user's profile text")
                 elif profile is None:
                     notes.append(f"user {query.user_id!r} is unknown")
-        live = query.model_copy(update={"user_id": None, "history": history + list(query.history), "text": text})
-        result = model.recommend(live)
-        result.notes = notes + result.notes
-        return result
+        live = query.model_copy(update={"user_id": None, "text": text})
+        return model.recommend_for_history(history, live, notes)
+
+    def _history_positions(self, user_id: str, model: Recommender, version: int) -> np.ndarray:
+        """The user's live history as item positions of ``model`` (cached per model version)."""
+        cached = self._positions.get(user_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        positions = np.asarray([p for p in map(model.item_vocab.get, self.history(user_id)) if p is not None],
+                               dtype=np.int64)  # fmt: skip
+        with self._lock:
+            self._positions[user_id] = (version, positions)
+            if len(self._positions) > self.cache_size:
+                self._positions.pop(next(iter(self._positions)))
+        return positions
 
     # ------------------------------------------------------------------ writes
     def add_feedback(self, records: Sequence[EventRecord]) -> int:
@@ -153,6 +179,7 @@ class LiveRecommender:
         with self._lock:
             for user_id in {r.user_id for r in records}:
                 self._histories.pop(user_id, None)
+                self._positions.pop(user_id, None)
         return inserted
 
     def put_user(self, user_id: str, text: str | None, attributes: dict[str, Any]) -> None:
@@ -170,6 +197,7 @@ class LiveRecommender:
         deleted = self.store.delete_user(user_id)
         with self._lock:
             self._histories.pop(user_id, None)
+            self._positions.pop(user_id, None)
             in_model = self.model.forget_user(user_id)
             if in_model:
                 self.erasure_pending.add(user_id)
@@ -182,6 +210,7 @@ class LiveRecommender:
         with self._lock:
             self.store.put_items([(item_id, fields)])
             self.model.upsert_item(item_id, fields)
+            self._positions.clear()  # a new item can make earlier-unknown history ids resolvable
 
     def delete_item(self, item_id: str) -> bool:
         with self._lock:
@@ -212,12 +241,13 @@ class LiveRecommender:
                 self.model_version += 1
                 self.erasure_pending.clear()
                 self._histories.clear()
+                self._positions.clear()
             return RetrainReport(len(model.user_vocab), model.n_items, len(events), time.perf_counter() - started,
                                  str(self.artifact_dir))  # fmt: skip
 
     def stats(self) -> dict[str, Any]:
-        return {"model_version": self.model_version, "n_items": self.model.n_items,
-                "events_stored": self.store.count_events(), "scorer": self.model.scorer.name}  # fmt: skip
+        """Cheap facts for /health (no table scans)."""
+        return {"model_version": self.model_version, "n_items": self.model.n_items, "scorer": self.model.scorer.name}
 
 
 __all__ = ["LiveRecommender", "QueryError", "RetrainReport", "UnknownItemError"]

@@ -31,7 +31,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.data.tables import Dataset, split_list
@@ -47,7 +46,7 @@ from semrec.vocab import IdVocabulary
 logger = logging.getLogger(__name__)
 
 FORMAT = "semrec-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_TEXT_CHARS = 20_000
 """Query texts are cut to this many characters before encoding (encoders read ~256 tokens)."""
 
@@ -111,7 +110,7 @@ class Query(BaseModel):
     """Attach a grounded :class:`~semrec.explain.Explanation` to every item."""
     filters: dict[str, list[str]] = Field(default_factory=dict)
     """Attribute filters: keep items whose ``field`` holds one of the values, e.g. ``{"genres": ["Comedy"]}``."""
-    context: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    context: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     """Request context (time, location, weather, device, occasion). Recorded; context-aware ranking
     is not in this version (see ``notes``)."""
 
@@ -349,10 +348,10 @@ class Recommender:
 
     def titles(self, item_ids: Sequence[str]) -> list[str]:
         """Display titles (``title`` column, else the id)."""
-        positions = self.item_vocab.index(list(item_ids))
-        if "title" not in self.items.columns:
-            return [str(i) for i in item_ids]
-        return [str(t) for t in self.items["title"].to_numpy()[positions]]
+        if "titles" not in self._derived:
+            column = self.items["title"] if "title" in self.items.columns else self.items["item_id"]
+            self._derived["titles"] = np.asarray([str(t) for t in column], dtype=object)
+        return self._derived["titles"][self.item_vocab.index(list(item_ids))].tolist()
 
     def text_scores(self, texts: Sequence[str]) -> np.ndarray:
         """Cosine of each query text with every item text.
@@ -421,6 +420,15 @@ class Recommender:
                 notes.append(f"user {query.user_id!r} is unknown; using the request's history/text instead")
             else:
                 history = stored
+        return self.recommend_for_history(history, query, notes)
+
+    def recommend_for_history(self, history: np.ndarray, query: Query, notes: list[str] | None = None) -> Recommendation:
+        """:meth:`recommend` for a history given as item positions (``query.history`` is appended).
+
+        Raises:
+            QueryError: As :meth:`recommend`.
+        """
+        notes = list(notes or [])
         if query.history:
             unknown = [i for i in query.history if i not in self.item_vocab]
             if unknown:
@@ -448,11 +456,9 @@ class Recommender:
         blocked[list(self.removed)] = True
         if query.filters:
             blocked |= ~self._filter_mask(query.filters)
-        positions = np.flatnonzero(blocked)
-        mask = sp.csr_matrix((np.ones(len(positions), np.float32), (np.zeros(len(positions), np.int64), positions)),
-                             shape=(1, self.n_items))  # fmt: skip
+        scores = np.where(blocked, np.float32(-np.inf), scores)
         pool = query.k if query.diversity == 0 else max(5 * query.k, 50)
-        indices, values = top_k(scores[None, :], pool, mask)
+        indices, values = top_k(scores[None, :], pool)
         keep = indices[0] >= 0
         chosen, chosen_scores = indices[0][keep][: query.k], values[0][keep][: query.k]
         if query.diversity > 0:
@@ -562,7 +568,8 @@ class Recommender:
         except json.JSONDecodeError as exc:
             raise ArtifactError(f"{manifest_path}: invalid JSON ({exc})") from exc
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-            raise ArtifactError(f"{directory}: unsupported artifact format {manifest.get('format')} v{manifest.get('format_version')}")
+            raise ArtifactError(f"{directory}: unsupported artifact format {manifest.get('format')} "
+                                f"v{manifest.get('format_version')} (this semrec reads v{FORMAT_VERSION}); run `semrec fit` again")
         for name, digest in manifest["files"].items():
             path = directory / name
             if not path.is_file():

@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from semrec.errors import SemrecError
 from semrec.live import LiveRecommender, UnknownItemError
@@ -158,23 +158,22 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
             given = auth[7:]
         return hmac.compare_digest(given.encode(), key)
 
-    def write_access(request: Request) -> None:
+    async def write_access(request: Request) -> None:
         if not authorised(request):
             raise HTTPException(401, "missing or wrong API key (X-API-Key header)")
 
-    def read_access(request: Request) -> None:
+    async def read_access(request: Request) -> None:
         if settings.read_requires_key and not authorised(request):
             raise HTTPException(401, "missing or wrong API key (X-API-Key header)")
 
-    @app.middleware("http")
-    async def metrics_middleware(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        endpoint = getattr(route, "path", "unmatched")
-        requests.labels(endpoint, request.method, str(response.status_code)).inc()
-        latency.labels(endpoint).observe(time.perf_counter() - started)
-        return response
+    def observe(scope, status: int, seconds: float) -> None:
+        endpoint = getattr(scope.get("route"), "path", "unmatched")
+        requests.labels(endpoint, scope["method"], str(status)).inc()
+        latency.labels(endpoint).observe(seconds)
+
+    @app.exception_handler(ValidationError)
+    async def validation_error(_request: Request, exc: ValidationError):
+        return JSONResponse({"detail": exc.errors(include_url=False, include_context=False)}, status_code=422)
 
     @app.exception_handler(SemrecError)
     async def semrec_error(_request: Request, exc: SemrecError):
@@ -182,7 +181,7 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.post("/recommend", response_model=RecommendResponse, dependencies=[Depends(read_access)])
-    def recommend(body: RecommendRequest) -> RecommendResponse:
+    async def recommend(body: RecommendRequest) -> RecommendResponse:
         """Top-k for a user id, a request-time history, or a text; unknown users fall back (text, then popular)."""
         query = Query(**body.model_dump())
         model = live.model
@@ -252,7 +251,7 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         return live.retrain().__dict__
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"status": "ok", **live.stats()}
 
     @app.get("/metrics", response_class=PlainTextResponse)
@@ -278,20 +277,37 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         def _stop() -> None:
             stop.set()
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, observe=observe)
     return app
 
 
 class BodyLimit:
-    """ASGI middleware: answer 413 when a request body exceeds ``max_bytes`` (declared or streamed)."""
+    """ASGI middleware: 413 when a request body exceeds ``max_bytes`` (declared or streamed), and
+    per-request metrics through ``observe(scope, status, seconds)`` (pure ASGI: no per-request task)."""
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, observe) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.observe = observe
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_observed(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._limited(scope, receive, send_observed)
+        finally:
+            self.observe(scope, status, time.perf_counter() - started)
+
+    async def _limited(self, scope, receive, send):
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         too_large = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)

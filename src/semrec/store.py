@@ -116,9 +116,10 @@ class Store:
         ]  # fmt: skip
         if not rows:
             return 0
+        statement = self._insert_ignoring_duplicates(EVENTS).returning(EVENTS.c.seq)
         with self.engine.begin() as conn:
-            result = conn.execute(self._insert_ignoring_duplicates(EVENTS), rows)
-        return max(result.rowcount, 0) if result.rowcount is not None else len(rows)
+            inserted = len(conn.execute(statement, rows).all())
+        return inserted
 
     def history(self, user_id: str) -> list[tuple[str, int]]:
         """``[(item_id, timestamp)]`` of a user, oldest first (ties in arrival order)."""

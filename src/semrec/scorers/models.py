@@ -145,7 +145,14 @@ class EASEScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        return np.asarray(histories_to_csr(histories, self.n_items) @ self.weights)
+        if len(histories) <= 16:  # serving: gather and sum the history's rows of B (no copy of B)
+            out = np.zeros((len(histories), self.n_items), dtype=np.float32)
+            for row, history in enumerate(histories):
+                if len(history):
+                    out[row] = self.weights[np.unique(history)].sum(axis=0)
+            return out
+        # batches: dense BLAS product (scipy's sparse @ dense copies B on every call)
+        return histories_to_csr(histories, self.n_items).toarray() @ self.weights
 
     def contributions(self, history: History, item: int) -> np.ndarray:
         """Exact share of each history item in ``item``'s score: ``B[history, item]``, ``(len(history),) float32``.

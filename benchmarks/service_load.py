@@ -1,0 +1,131 @@
+"""Load benchmark of `semrec serve` on the MovieLens-100K EASE artifact (loopback only, bounded).
+
+Drives the real server process with wrk (C load generator; `apt-get install wrk`):
+
+* ``GET /health`` at 50 connections: the framework floor, the baseline of this run;
+* ``POST /recommend`` for random known users, k = 10, by 50 concurrent clients that each wait
+  ``--think-ms`` (default 200 ms) between their requests (about 240 requests/s offered): the
+  latency a service of 50 active clients sees;
+* ``POST /recommend`` by 50 clients back to back (no think time): the saturation throughput,
+  where latency is queueing (about 50 / throughput by Little's law);
+* ``POST /feedback`` in batches of 100 events at 8 connections: the sustained event rate,
+  then a loss check (events in the store == events acknowledged).
+
+Usage: python benchmarks/service_load.py [--model artifacts/ml-100k-ease] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from semrec.store import Store
+from semrec.testing import KEY, Server
+
+RECOMMEND_LUA = """
+math.randomseed(42)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  return wrk.format(nil, "/recommend", nil, '{"user_id":"' .. math.random(1, 943) .. '","k":10}')
+end
+"""
+
+THINK_LUA = RECOMMEND_LUA + """
+delay = function()
+  return %d
+end
+"""
+
+FEEDBACK_LUA = """
+math.randomseed(7)
+counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "%s"
+request = function()
+  counter = counter + 1
+  local parts = {}
+  for i = 1, 100 do
+    parts[i] = string.format('{"user_id":"%%d","item_id":"%%d","type":"click","event_id":"w%%d-%%d"}',
+                             math.random(1, 943), math.random(1, 1682), counter, i)
+  end
+  return wrk.format(nil, "/feedback", nil, '{"events":[' .. table.concat(parts, ",") .. ']}')
+end
+""" % KEY
+
+
+def wrk(url: str, connections: int, seconds: int, script: str | None, workdir: Path) -> dict[str, float]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        path = workdir / f"script{abs(hash(script))}.lua"
+        path.write_text(script)
+        command += ["-s", str(path)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p50_ms": latency("50%"),
+        "p99_ms": latency("99%"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=Path("artifacts/ml-100k-ease"))
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--think-ms", type=int, default=200)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 2
+    if not (args.model / "manifest.json").exists():
+        print(f"{args.model} missing: run `make demo` (or semrec fit) first", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        model = work / "model"
+        shutil.copytree(args.model, model)
+        db = f"sqlite:///{work / 'events.db'}"
+        server = Server(model, db)
+        try:
+            health = wrk(server.url + "/health", 50, args.seconds, None, work)
+            wrk(server.url + "/recommend", 50, 3, RECOMMEND_LUA, work)  # warm-up, not reported
+            clients = wrk(server.url + "/recommend", 50, args.seconds, THINK_LUA % args.think_ms, work)
+            recommend = wrk(server.url + "/recommend", 50, args.seconds, RECOMMEND_LUA, work)
+            before = Store(db).count_events()
+            feedback = wrk(server.url + "/feedback", 8, args.seconds, FEEDBACK_LUA, work)
+            stored = Store(db).count_events() - before
+        finally:
+            server.stop()
+    acknowledged = (feedback["requests"] - feedback["non_2xx"]) * 100
+    print("| endpoint | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors |")
+    print("|---|---|---|---|---|---|---|")
+    for name, conns, r in (("GET /health (baseline)", 50, health),
+                           (f"POST /recommend k=10, {args.think_ms} ms think time", 50, clients),
+                           ("POST /recommend k=10, back to back (saturation)", 50, recommend),
+                           ("POST /feedback x100 events", 8, feedback)):  # fmt: skip
+        print(f"| {name} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']} | {r['socket_errors']} |")
+    print(f"\n/recommend throughput = {recommend['rps'] / health['rps']:.2f} x the /health baseline")
+    print(f"/feedback: {feedback['rps'] * 100:,.0f} events/s sustained; {stored:,} stored vs >= {acknowledged:,} "
+          f"acknowledged (wrk counts only completed responses): {'no loss' if stored >= acknowledged else 'LOSS'}")
+    return 0 if stored >= acknowledged else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Helpers for tests and benchmarks: run `semrec serve` as a real subprocess on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+KEY = "fault-test-key-0123"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fit_tiny(catalogue, directory: Path) -> Path:
+    """A small artifact (hashing encoder, no model weights) from the catalogue fixture."""
+    catalogue.items.to_csv(directory / "items.csv", index=False)
+    catalogue.interactions.to_csv(directory / "interactions.csv", index=False)
+    out = directory / "model"
+    subprocess.run([sys.executable, "-m", "semrec.cli", "fit", "--items", str(directory / "items.csv"),
+                    "--interactions", str(directory / "interactions.csv"), "--encoder", "hashing",
+                    "--out", str(out)], check=True, capture_output=True)  # fmt: skip
+    return out
+
+
+class Server:
+    """``semrec serve`` in its own process group; ``kill()`` sends SIGKILL."""
+
+    def __init__(self, model: Path, db: str, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SEMREC_API_KEY": KEY}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "semrec.cli", "serve", "--model", str(model), "--db", db, "--port", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start within 60 s")
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()

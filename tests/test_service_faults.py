@@ -1,0 +1,74 @@
+"""Fault and fuzz tests against a real server process on 127.0.0.1 (bounded in count and time)."""
+
+import shutil
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+
+from semrec.store import Store
+from semrec.testing import KEY, Server, fit_tiny
+
+pytestmark = pytest.mark.slow
+
+
+def test_sigkill_during_a_feedback_burst_loses_no_acknowledged_event(catalogue, tmp_path):
+    model = fit_tiny(catalogue, tmp_path)
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    server = Server(model, db)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def burst() -> None:
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=5) as client:
+            for batch in range(2000):  # bounded: at most 2000 batches of 20
+                if stop.is_set():
+                    return
+                events = [{"user_id": f"b{batch % 7}", "item_id": "toy", "event_id": f"e{batch}-{n}"} for n in range(20)]
+                try:
+                    response = client.post("/feedback", json={"events": events})
+                except httpx.HTTPError:
+                    return  # the server died mid-request: that batch was never acknowledged
+                if response.status_code == 200:
+                    acknowledged.extend(e["event_id"] for e in events)
+
+    sender = threading.Thread(target=burst)
+    sender.start()
+    deadline = time.monotonic() + 20
+    while len(acknowledged) < 400 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill()  # SIGKILL in the middle of the burst
+    stop.set()
+    sender.join(timeout=10)
+    assert len(acknowledged) >= 400
+    restarted = Server(model, db)
+    try:
+        stored = {e["event_id"] for e in Store(db).export_events() if e["event_id"]}
+        missing = set(acknowledged) - stored
+        assert not missing, f"{len(missing)} acknowledged events lost"
+        history = httpx.get(f"{restarted.url}/users/b0").json()
+        assert history["n_events"] >= 1
+    finally:
+        restarted.stop()
+
+
+@pytest.mark.skipif(shutil.which("schemathesis") is None and not shutil.which("true"), reason="schemathesis missing")
+def test_fuzzing_the_openapi_schema_finds_no_server_error(catalogue, tmp_path):
+    import sys
+    from pathlib import Path
+
+    model = fit_tiny(catalogue, tmp_path)
+    server = Server(model, f"sqlite:///{tmp_path / 'fuzz.db'}")
+    try:
+        binary = Path(sys.executable).with_name("schemathesis")
+        result = subprocess.run(
+            [str(binary), "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
+             "-H", f"X-API-Key: {KEY}", "--max-examples", "100", "--seed", "3", "--request-timeout", "10",
+             "--phases", "examples,coverage,fuzzing"],
+            capture_output=True, text=True, timeout=400,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    finally:
+        server.stop()
