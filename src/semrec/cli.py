@@ -94,7 +94,7 @@ def _params(pairs: list[str] | None) -> dict[str, object]:
 
 
 def _load_dataset(dataset, items, interactions, users, item_cols, interaction_cols, user_cols, timeout=5.0,
-                  encoding="utf-8"):  # fmt: skip
+                  encoding="utf-8", sep=None, allow_no_interactions=False):  # fmt: skip
     from semrec.data.registry import dataset_entry
     from semrec.data.tables import Dataset
 
@@ -103,6 +103,11 @@ def _load_dataset(dataset, items, interactions, users, item_cols, interaction_co
     if dataset:
         entry = dataset_entry(dataset)
         return entry.load(None, timeout), entry.text_template
+    if items and not interactions and allow_no_interactions:
+        from semrec.data.tables import load_items
+
+        return Dataset.text_only(load_items(items, _mapping(item_cols, "--item-col"), encoding=encoding, sep=sep),
+                                 name=Path(items).stem), None  # fmt: skip
     if not (items and interactions):
         raise ValueError("give --dataset NAME, or --items FILE and --interactions FILE")
     loaded = Dataset.from_files(
@@ -112,6 +117,7 @@ def _load_dataset(dataset, items, interactions, users, item_cols, interaction_co
         user_columns=_mapping(user_cols, "--user-col"),
         name=Path(interactions).stem,
         encoding=encoding,
+        sep=sep,
     )  # fmt: skip
     return loaded, None
 
@@ -126,6 +132,7 @@ UserColOpt = Annotated[list[str] | None, typer.Option("--user-col", help="FIELD=
 EncoderOpt = Annotated[str, typer.Option(help="Packaged model name, sentence-transformers name or path, or 'hashing'.")]
 TemplateOpt = Annotated[str | None, typer.Option(help="Item text template, e.g. '{title}. [{description}]'.")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the input files (utf-8, latin-1, cp1252 ...).")]
+SepOpt = Annotated[str | None, typer.Option(help="Field separator of text files (default: from the suffix).")]
 
 
 @data_app.command("fetch")
@@ -157,8 +164,12 @@ def fit(
     encoder: EncoderOpt = "all-MiniLM-L6-v2",
     text_template: TemplateOpt = None,
     encoding: EncodingOpt = "utf-8",
+    sep: SepOpt = None,
 ) -> None:
-    """Fit a recommender and write its artifact folder (nothing is written on bad input)."""
+    """Fit a recommender and write its artifact folder (nothing is written on bad input).
+
+    With --items and no --interactions the model is text-only (a new catalogue: text queries and
+    content similarity work at once; behaviour arrives with feedback and a retrain)."""
     from semrec.data.fetch import cache_root
     from semrec.encoders import EmbeddingCache, EncoderConfig
     from semrec.recommender import Recommender, RecommenderConfig
@@ -169,7 +180,7 @@ def fit(
         if out.resolve().exists() and not (out / "manifest.json").is_file():
             raise ValueError(f"--out {out} exists and is not a semrec artifact; choose a new folder")
         data, default_template = _load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col,
-                                               encoding=encoding)  # fmt: skip
+                                               encoding=encoding, sep=sep, allow_no_interactions=True)  # fmt: skip
         config = RecommenderConfig(
             scorer=scorer, scorer_config=_params(param), encoder=EncoderConfig(model=encoder),
             text=TextTemplateConfig(template=text_template or default_template),
@@ -397,6 +408,30 @@ def retrain(
     report = _run(action)
     console.print(f"retrained on {report.n_events} events, {report.n_users} users, {report.n_items} items in "
                   f"{report.seconds:.1f} s -> {report.directory}", highlight=False, soft_wrap=True)  # fmt: skip
+
+
+items_app = typer.Typer(help="Change an artifact's catalogue without refitting.", no_args_is_help=True)
+app.add_typer(items_app, name="items")
+
+
+@items_app.command("add")
+def items_add(
+    model: Annotated[Path, typer.Option(help="Artifact folder (rewritten atomically).")],
+    item_id: Annotated[str, typer.Option(help="The new (or updated) item's id.")],
+    field: Annotated[list[str], typer.Option(help="FIELD=VALUE, e.g. title='Heat' genres='Action|Crime'.")],
+) -> None:
+    """Add or update an item from its text; it is recommendable at once, without a retrain."""
+    from semrec.recommender import Recommender
+
+    def action():
+        fields = _mapping(field, "--field")
+        recommender = Recommender.load(model)
+        recommender.upsert_item(item_id, fields)
+        recommender.save(model)
+        return recommender
+
+    recommender = _run(action)
+    console.print(f"item {item_id} added; the catalogue has {recommender.n_items} items", highlight=False)
 
 
 @app.command()

@@ -9,23 +9,17 @@ the item's text. A fallback says the item is popular and how many users interact
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from semrec.data.tables import split_list
+from semrec.preprocess import tokenize
 
 EXPLAIN_FIELDS = ("genres", "director", "writer", "cast", "brand", "category")
 """Item columns whose shared values are cited (those the catalogue has)."""
 
-STOP_WORDS = frozenset(
-    "a an and are as at be but by for from i i'm im in into is it its love like me movie movies my of on or "
-    "our so some something that the their them then there these they this to very want was we were what "
-    "when which who with would you your film films".split()
-)  # fmt: skip
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass
@@ -51,8 +45,8 @@ class Explanation:
 
 
 def words(text: str) -> set[str]:
-    """Lower-cased word tokens of ``text`` without stop words."""
-    return {w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1}
+    """Topic words of ``text`` (see :func:`semrec.preprocess.tokenize`; Chinese is segmented)."""
+    return set(tokenize(text))
 
 
 class Explainer:

@@ -29,6 +29,13 @@ from semrec.store import EventRecord, Store
 logger = logging.getLogger(__name__)
 
 
+def describe_user(text: str | None, attributes: dict[str, Any]) -> str:
+    """A user's self-description followed by their attributes as text ("age: 24. occupation: nurse.")."""
+    parts = [" ".join(text.split())] if text and text.strip() else []
+    parts += [f"{name}: {value}." for name, value in attributes.items() if value not in (None, "")]
+    return " ".join(parts)
+
+
 class UnknownItemError(SemrecError, ValueError):
     """Feedback names an item that is not in the catalogue."""
 
@@ -143,9 +150,10 @@ class LiveRecommender:
             history = self._history_positions(query.user_id, model, version)
             if not len(history) and text is None:
                 profile = self.store.get_user(query.user_id)
-                if profile and profile.get("text") and profile["text"].strip():
-                    text = profile["text"]
-                    notes.append("answered from the user's profile text")
+                described = describe_user(profile["text"], profile["attributes"]) if profile else ""
+                if described:
+                    text = described
+                    notes.append("answered from the user's profile text and attributes")
                 elif profile is None:
                     notes.append(f"user {query.user_id!r} is unknown")
         live = query.model_copy(update={"user_id": None, "text": text})

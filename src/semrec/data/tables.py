@@ -428,20 +428,29 @@ class Dataset:
         user_columns: Mapping[str, str] | None = None,
         name: str = "custom",
         encoding: str = "utf-8",
+        sep: str | None = None,
     ) -> Dataset:
         """Load and cross-validate the three tables (interactions must name known items and users).
 
         Raises:
             DataFormatError: As :func:`load_items`, :func:`load_users`, :func:`load_interactions`.
         """
-        item_table = load_items(items, item_columns, encoding=encoding)
-        user_table = None if users is None else load_users(users, user_columns, encoding=encoding)
+        item_table = load_items(items, item_columns, encoding=encoding, sep=sep)
+        user_table = None if users is None else load_users(users, user_columns, encoding=encoding, sep=sep)
         interaction_table = load_interactions(
-            interactions, interaction_columns, items=item_table, users=user_table, encoding=encoding
+            interactions, interaction_columns, items=item_table, users=user_table, encoding=encoding, sep=sep
         )
         if interaction_table.empty:
             raise DataFormatError("no interactions: the file has a header but no rows", path=interactions)
         return cls(item_table, interaction_table, user_table, name)
+
+    @classmethod
+    def text_only(cls, items: pd.DataFrame, name: str = "catalogue") -> Dataset:
+        """A catalogue without behaviour yet: zero interactions (text queries and content similarity only)."""
+        empty = pd.DataFrame({"user_id": pd.Series([], dtype=object), "item_id": pd.Series([], dtype=object),
+                              "value": pd.Series([], dtype=np.float64), "timestamp": pd.Series([], dtype=np.int64),
+                              "event": pd.Series([], dtype=object)})  # fmt: skip
+        return cls(items, empty, None, name)
 
     @classmethod
     def load_dir(cls, directory: str | Path, name: str | None = None) -> Dataset:

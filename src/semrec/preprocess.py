@@ -1,0 +1,59 @@
+"""Text preprocessing for lexical features: normalisation, tokenisation (Chinese segmentation), stop words.
+
+Language-model encoders read raw text; these helpers serve the lexical paths (matched words in
+explanations, the hashing encoder). Chinese, Japanese and Korean runs are segmented with
+``jieba`` (a maintained Chinese word segmenter); other scripts split on word characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+STOP_WORDS = frozenset(
+    # English
+    "a an and are as at be but by for from i i'm im in into is it its love like me movie movies my of on or "
+    "our so some something that the their them then there these they this to very want was we were what "
+    "when which who with would you your film films have has had been just really "
+    # Chinese
+    "的 了 和 是 我 你 他 她 它 们 我们 你们 在 有 也 都 就 很 最近 喜欢 一个 一些 这 那 看 想 要 吗 呢 吧 啊 与 及 或 "
+    "、 ， 。".split()
+)  # fmt: skip
+"""Words that carry no topic (English and Chinese); kept small on purpose."""
+
+
+def normalise(text: str) -> str:
+    """NFKC-normalise (full-width -> ASCII forms), lower-case, collapse whitespace."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def tokenize(text: str, drop_stop_words: bool = True) -> list[str]:
+    """Word tokens of ``text``: CJK runs segmented by jieba, other scripts by word characters.
+
+    Returns:
+        Normalised tokens in order; stop words and 1-character Latin tokens removed when asked.
+    """
+    text = normalise(text)
+    tokens: list[str] = []
+    position = 0
+    for match in _CJK.finditer(text):
+        tokens += _WORD.findall(text[position : match.start()])
+        tokens += [t for t in _jieba().lcut(match.group(0)) if t.strip()]
+        position = match.end()
+    tokens += _WORD.findall(text[position:])
+    if drop_stop_words:
+        tokens = [t for t in tokens if t not in STOP_WORDS and (len(t) > 1 or _CJK.match(t))]
+    return tokens
