@@ -249,7 +249,7 @@ def recommend(
 
 @app.command()
 def evaluate(
-    protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1).")] = "P1",
+    protocol: Annotated[str, typer.Option(help="Evaluation protocol: P1, P2 or P3.")] = "P1",
     scorers: Annotated[str, typer.Option(help="Comma-separated scorer names.")] = "most-popular,ease,als,content-profile",
     dataset: DatasetOpt = None,
     items: ItemsOpt = None,
@@ -261,9 +261,10 @@ def evaluate(
     encoder: EncoderOpt = "all-MiniLM-L6-v2",
     text_template: TemplateOpt = None,
     k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
+    onboarding: Annotated[int, typer.Option(help="P2: interactions each cold user reveals.")] = 5,
     out: Annotated[Path | None, typer.Option(help="Folder for <protocol>.json and <protocol>.md.")] = None,
 ) -> None:
-    """Evaluate scorers on a protocol (full-catalogue ranking) and print the metric table."""
+    """Evaluate scorers on a protocol (P1 warm users, P2 cold users, P3 cold items) and print the metric table."""
     from semrec.data.fetch import cache_root
     from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
     from semrec.evaluation.runner import evaluate as run_evaluation
@@ -280,6 +281,7 @@ def evaluate(
         report = run_evaluation(
             data, instances, protocol, k, text_encoder,
             TextTemplateConfig(template=text_template or default_template), EmbeddingCache(cache_root() / "embeddings"),
+            n_onboarding=onboarding,
         )  # fmt: skip
         paths = report.write(out) if out else None
         return report, paths

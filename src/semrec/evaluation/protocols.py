@@ -4,6 +4,11 @@ P1 (warm users, per-user temporal hold-out): sort each user's interactions by
 (timestamp, item_id); the last ``max(1, floor(0.2 n))`` go to test, the rest to train.
 Hyper-parameters are tuned only on a validation slice carved the same way from train
 (``max(1, floor(0.1 n_train))``).
+
+P2 (cold users, few-shot onboarding): 20% of users (``default_rng(42)``, 188 of ML-100K's 943)
+leave train entirely; each reveals its first ``n`` interactions by time (5 in the protocol) and
+the rest is test. P3 (cold items): 20% of items (336) leave train; every (user, cold item)
+interaction is test and users rank the cold items only.
 """
 
 from __future__ import annotations
@@ -16,11 +21,18 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Split:
-    """A train/test split of an interaction table (rows keep all their columns)."""
+    """A train/test split of an interaction table (rows keep all their columns).
+
+    Attributes:
+        onboarding: P2 only: the interactions each cold user reveals at request time (their history).
+        candidates: P3 only: the item ids that may be ranked (the cold items); ``None``: all items.
+    """
 
     name: str
     train: pd.DataFrame
     test: pd.DataFrame
+    onboarding: pd.DataFrame | None = None
+    candidates: frozenset[str] | None = None
 
 
 def _item_sort_key(item_ids: pd.Series) -> pd.Series:
@@ -67,5 +79,35 @@ def split_p1_validation(interactions: pd.DataFrame) -> Split:
     return temporal_holdout(train, 0.1, "P1-validation")
 
 
-PROTOCOLS = {"P1": split_p1, "P1-validation": split_p1_validation}
+def _sample(ids: pd.Series, fraction: float, seed: int = 42) -> set[str]:
+    ordered = sorted(ids.unique(), key=lambda v: (0, int(v), "") if str(v).isdigit() else (1, 0, str(v)))
+    size = int(fraction * len(ordered))  # floor: 188 of 943 users, 336 of 1,682 items
+    return set(np.random.default_rng(seed).choice(np.array(ordered, dtype=object), size, replace=False).tolist())
+
+
+def split_p2(interactions: pd.DataFrame, n_onboarding: int = 5) -> Split:
+    """P2: cold users reveal their first ``n_onboarding`` interactions; the rest is test.
+
+    Train is P1's train without any cold user. Cold users with nothing left after onboarding are
+    not evaluated (none on ML-100K, where every user has >= 20 ratings).
+    """
+    cold = _sample(interactions["user_id"], 0.2)
+    train = split_p1(interactions).train
+    frame = interactions[interactions["user_id"].isin(cold)]
+    frame = frame.assign(_item_key=_item_sort_key(frame["item_id"]))
+    frame = frame.sort_values(["user_id", "timestamp", "_item_key"], kind="stable").drop(columns="_item_key")
+    position = frame.groupby("user_id", sort=False).cumcount().to_numpy()
+    return Split(f"P2 (n={n_onboarding})", train[~train["user_id"].isin(cold)].reset_index(drop=True),
+                 frame[position >= n_onboarding].reset_index(drop=True), frame[position < n_onboarding].reset_index(drop=True))  # fmt: skip
+
+
+def split_p3(interactions: pd.DataFrame) -> Split:
+    """P3: cold items leave train; every interaction with a cold item is test; rank cold items only."""
+    cold = _sample(interactions["item_id"], 0.2)
+    train = split_p1(interactions).train
+    return Split("P3", train[~train["item_id"].isin(cold)].reset_index(drop=True),
+                 interactions[interactions["item_id"].isin(cold)].reset_index(drop=True), None, frozenset(cold))  # fmt: skip
+
+
+PROTOCOLS = {"P1": split_p1, "P1-validation": split_p1_validation, "P2": split_p2, "P3": split_p3}
 """Protocol name -> split function."""

@@ -77,14 +77,20 @@ class EvaluationReport:
         """Write ``<protocol>.json`` and ``<protocol>.md`` into ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        json_path, md_path = directory / f"{self.protocol}.json", directory / f"{self.protocol}.md"
+        stem = self.protocol.replace(" ", "").replace("(", "-").replace(")", "").replace("=", "")
+        json_path, md_path = directory / f"{stem}.json", directory / f"{stem}.md"
         json_path.write_text(json.dumps(self.to_json(), indent=2))
         md_path.write_text(self.markdown())
         return json_path, md_path
 
 
-def rank_users(scorer: Scorer, histories: Sequence[np.ndarray], k: int, n_items: int, batch: int = 512) -> np.ndarray:
+def rank_users(scorer: Scorer, histories: Sequence[np.ndarray], k: int, n_items: int, batch: int = 512,
+               candidates: np.ndarray | None = None, fallback: Scorer | None = None) -> np.ndarray:  # fmt: skip
     """Top-k of every history, excluding the history's own items.
+
+    Args:
+        candidates: ``(n_items,) bool``; only these items may be ranked (P3). ``None``: all.
+        fallback: Scores empty histories with this scorer instead (the pipeline's popular fallback).
 
     Returns:
         ``(len(histories), k) int64`` item positions, ``-1`` padded.
@@ -93,6 +99,12 @@ def rank_users(scorer: Scorer, histories: Sequence[np.ndarray], k: int, n_items:
     for start in range(0, len(histories), batch):
         chunk = list(histories[start : start + batch])
         scores = scorer.score(chunk)
+        if fallback is not None:
+            empty = [row for row, h in enumerate(chunk) if len(h) == 0]
+            if empty:
+                scores[empty] = fallback.score([chunk[row] for row in empty])
+        if candidates is not None:
+            scores[:, ~candidates] = -np.inf
         out[start : start + len(chunk)], _ = top_k(scores, k, histories_to_csr(chunk, n_items))
     return out
 
@@ -111,6 +123,8 @@ class Prepared:
     train_counts: np.ndarray
     n_train: int
     n_test: int
+    candidates: np.ndarray | None = None
+    """``(n_items,) bool`` items that may be ranked (P3), or ``None`` for all."""
 
     def metrics(self, recommended: np.ndarray, k: int) -> dict[str, float]:
         """Mean of every metric over the evaluated users for ``(n_users, k)`` lists."""
@@ -129,29 +143,43 @@ def prepare(
     text: TextTemplateConfig | None = None,
     cache: EmbeddingCache | None = None,
     tag_field: str = "genres",
+    n_onboarding: int = 5,
 ) -> Prepared:
     """Split ``dataset`` by ``protocol`` and index it; item texts are encoded when ``encoder`` is given.
+
+    Args:
+        n_onboarding: P2 only: interactions each cold user reveals (0 = none: attributes/text only).
 
     Raises:
         ValueError: Unknown protocol.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-    split = PROTOCOLS[protocol](dataset.interactions)
+    split = PROTOCOLS[protocol](dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](dataset.interactions)
     items = IdVocabulary(dataset.items["item_id"], "item")
     users = IdVocabulary(sorted(split.train["user_id"].unique(), key=_id_order), "user")
     train_histories = ordered_histories(split.train, users, items)
-    test = split.test[split.test["user_id"].isin(set(users.ids.tolist()))]
-    test_users = users.index(sorted(test["user_id"].unique(), key=_id_order))
+    if split.onboarding is not None:  # P2: evaluated users are the cold users, with their onboarding as history
+        cold = IdVocabulary(sorted(split.test["user_id"].unique(), key=_id_order), "user")
+        eval_histories = ordered_histories(split.onboarding[split.onboarding["user_id"].isin(set(cold.ids.tolist()))], cold, items)
+        eval_ids, test = cold.ids, split.test
+    else:
+        test = split.test[split.test["user_id"].isin(set(users.ids.tolist()))]
+        test_users = users.index(sorted(test["user_id"].unique(), key=_id_order))
+        eval_histories, eval_ids = [train_histories[u] for u in test_users], users.ids[test_users]
     relevant_by_user = test.groupby("user_id")["item_id"].apply(lambda s: items.index(s.tolist()))
-    relevant = [relevant_by_user[uid] for uid in users.ids[test_users]]
+    relevant = [relevant_by_user[uid] for uid in eval_ids]
     embeddings = None
     if encoder is not None:
         embeddings = encode_items(item_texts(dataset.items, text or TextTemplateConfig()), encoder, cache)
     data = TrainData(train_histories, len(items), embeddings)
     tags = [frozenset(split_list(v)) for v in dataset.items.get(tag_field, pd.Series([None] * len(items)))]
-    return Prepared(dataset, protocol, items, data, [train_histories[u] for u in test_users], relevant, tags,
-                    np.asarray(data.matrix.sum(axis=0)).ravel(), len(split.train), len(test))  # fmt: skip
+    candidates = None
+    if split.candidates is not None:
+        candidates = np.zeros(len(items), dtype=bool)
+        candidates[items.index(sorted(split.candidates))] = True
+    return Prepared(dataset, protocol, items, data, eval_histories, relevant, tags,
+                    np.asarray(data.matrix.sum(axis=0)).ravel(), len(split.train), len(test), candidates)  # fmt: skip
 
 
 def evaluate(
@@ -163,6 +191,7 @@ def evaluate(
     text: TextTemplateConfig | None = None,
     cache: EmbeddingCache | None = None,
     tag_field: str = "genres",
+    n_onboarding: int = 5,
 ) -> EvaluationReport:
     """Evaluate ``scorers`` (unfitted; each is fitted on the protocol's train split).
 
@@ -183,14 +212,15 @@ def evaluate(
     needs_text = any(s.requires_embeddings for s in scorers)
     if needs_text and encoder is None:
         raise ValueError("a text scorer needs an encoder")
-    prepared = prepare(dataset, protocol, encoder if needs_text else None, text, cache, tag_field)
-    report = EvaluationReport(protocol, dataset.name, k, prepared.n_train, prepared.n_test, len(prepared.histories))
+    prepared = prepare(dataset, protocol, encoder if needs_text else None, text, cache, tag_field, n_onboarding)
+    label = f"P2 (n={n_onboarding})" if protocol == "P2" else protocol
+    report = EvaluationReport(label, dataset.name, k, prepared.n_train, prepared.n_test, len(prepared.histories))
     for scorer in scorers:
         started = time.perf_counter()
         scorer.fit(prepared.data)
         fit_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        recommended = rank_users(scorer, prepared.histories, k, len(prepared.items))
+        recommended = rank_users(scorer, prepared.histories, k, len(prepared.items), candidates=prepared.candidates)
         rank_seconds = time.perf_counter() - started
         metrics = prepared.metrics(recommended, k)
         report.results.append(ScorerResult(scorer.name, metrics, fit_seconds, len(prepared.histories) / rank_seconds))
