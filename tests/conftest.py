@@ -79,3 +79,24 @@ def catalogue() -> Dataset:
 
 def scores_equal(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.allclose(a, b, atol=1e-5)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh store URL: SQLite in tmp_path, and a real PostgreSQL server when one is configured
+    (``SEMREC_TEST_POSTGRES_URL``; CI starts one with scripts/start-postgres.sh and must not skip)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url = os.environ.get("SEMREC_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the store tests against PostgreSQL: SEMREC_TEST_POSTGRES_URL is not set")
+        pytest.skip('no PostgreSQL server (run: eval "$(scripts/start-postgres.sh)")')
+    from sqlalchemy import create_engine
+
+    from semrec.store import metadata
+
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    return url

@@ -1,36 +1,19 @@
 """The HTTP service over a small catalogue: every endpoint, access control, fold-in, deletion."""
 
-import os
 import threading
 import time
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
 
 from semrec.encoders import EncoderConfig
 from semrec.live import LiveRecommender
 from semrec.recommender import Recommender, RecommenderConfig
 from semrec.service import ServiceSettings, create_app
-from semrec.store import Store, metadata
+from semrec.store import Store
 
 KEY = "test-key-123456"
 AUTH = {"X-API-Key": KEY}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    url = os.environ.get("SEMREC_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the service tests against PostgreSQL: SEMREC_TEST_POSTGRES_URL is not set")
-        pytest.skip("no PostgreSQL server (run: eval \"$(scripts/start-postgres.sh)\")")
-    engine = create_engine(url)
-    metadata.drop_all(engine)
-    engine.dispose()
-    return url
 
 
 @pytest.fixture

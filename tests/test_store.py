@@ -1,26 +1,13 @@
 """The store on SQLite and on a real PostgreSQL server (CI starts one; see scripts/start-postgres.sh)."""
 
-import os
-
 import pytest
-from sqlalchemy import create_engine
 
-from semrec.store import EventRecord, Store, metadata
+from semrec.store import EventRecord, Store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        return Store(f"sqlite:///{tmp_path / 'events.db'}")
-    url = os.environ.get("SEMREC_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the store tests against PostgreSQL: SEMREC_TEST_POSTGRES_URL is not set")
-        pytest.skip("no PostgreSQL server (run: eval \"$(scripts/start-postgres.sh)\")")
-    engine = create_engine(url)
-    metadata.drop_all(engine)
-    engine.dispose()
-    return Store(url)
+@pytest.fixture
+def store(store_url):
+    return Store(store_url)
 
 
 def test_events_are_ordered_idempotent_and_exportable(store):
