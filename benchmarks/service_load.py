@@ -3,9 +3,9 @@
 Drives the real server process with wrk (C load generator; `apt-get install wrk`):
 
 * ``GET /health`` at 50 connections: the framework floor, the baseline of this run;
-* ``POST /recommend`` for random known users, k = 10, by 50 concurrent clients that each wait
-  ``--think-ms`` (default 200 ms) between their requests (about 240 requests/s offered): the
-  latency a service of 50 active clients sees;
+* ``POST /recommend`` for random known users, k = 10, by 50 concurrent clients that each wait a
+  random think time (uniform, mean ``--think-ms`` = 200 ms) between their requests (about 240
+  requests/s offered): the latency a service with 50 active clients sees;
 * ``POST /recommend`` by 50 clients back to back (no think time): the saturation throughput,
   where latency is queueing (about 50 / throughput by Little's law);
 * ``POST /feedback`` in batches of 100 events at 8 connections: the sustained event rate,
@@ -38,7 +38,7 @@ end
 
 THINK_LUA = RECOMMEND_LUA + """
 delay = function()
-  return %d
+  return math.random(%d, %d)
 end
 """
 
@@ -106,7 +106,8 @@ def main() -> int:
         try:
             health = wrk(server.url + "/health", 50, args.seconds, None, work)
             wrk(server.url + "/recommend", 50, 3, RECOMMEND_LUA, work)  # warm-up, not reported
-            clients = wrk(server.url + "/recommend", 50, args.seconds, THINK_LUA % args.think_ms, work)
+            think = THINK_LUA % (args.think_ms // 2, args.think_ms * 3 // 2)
+            clients = wrk(server.url + "/recommend", 50, args.seconds, think, work)
             recommend = wrk(server.url + "/recommend", 50, args.seconds, RECOMMEND_LUA, work)
             before = Store(db).count_events()
             feedback = wrk(server.url + "/feedback", 8, args.seconds, FEEDBACK_LUA, work)
@@ -117,7 +118,7 @@ def main() -> int:
     print("| endpoint | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors |")
     print("|---|---|---|---|---|---|---|")
     for name, conns, r in (("GET /health (baseline)", 50, health),
-                           (f"POST /recommend k=10, {args.think_ms} ms think time", 50, clients),
+                           (f"POST /recommend k=10, 50 clients, mean think time {args.think_ms} ms", 50, clients),
                            ("POST /recommend k=10, back to back (saturation)", 50, recommend),
                            ("POST /feedback x100 events", 8, feedback)):  # fmt: skip
         print(f"| {name} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']} | {r['socket_errors']} |")

@@ -75,7 +75,11 @@ class LiveRecommender:
         self._lock = threading.RLock()
         self._retrain_lock = threading.Lock()
         self.model_version = 1
-        self.erasure_pending: set[str] = set()
+        self.erasure_pending: dict[str, int] = {}
+        """Deleted users whose influence is still in the learned weights -> deletion sequence number."""
+        self._deletions = 0
+        self._erasure_done = threading.Event()
+        self._erasure_done.set()
         if store.count_items() == 0:
             self._seed()
         self._sync_catalogue()
@@ -196,8 +200,9 @@ class LiveRecommender:
     def delete_user(self, user_id: str) -> dict[str, Any]:
         """Forget a user everywhere: stored events and profile, cached history, the artifact's copy.
 
-        Learned weights still carry the user's aggregate influence until the next retrain
-        (``erasure_pending_retrain``); the retrain drops it.
+        Learned weights carry the user's aggregate influence until they are refitted: when the
+        model knew the user, a background retrain starts at once (``erasure_pending_retrain``
+        stays true until it has swapped in; :meth:`wait_for_erasure` waits for it).
 
         Returns:
             ``{"deleted_events": n, "erasure_pending_retrain": bool}``; ``deleted_events == -1`` if unknown.
@@ -208,10 +213,27 @@ class LiveRecommender:
             self._positions.pop(user_id, None)
             in_model = self.model.forget_user(user_id)
             if in_model:
-                self.erasure_pending.add(user_id)
+                self._deletions += 1
+                self.erasure_pending[user_id] = self._deletions
                 if self.artifact_dir is not None:
                     self.model.save(self.artifact_dir)
+        if in_model:
+            self._erasure_done.clear()
+            threading.Thread(target=self._erase, name="semrec-erasure", daemon=True).start()
         return {"deleted_events": deleted, "erasure_pending_retrain": in_model}
+
+    def _erase(self) -> None:
+        try:
+            self.retrain()
+        except Exception:  # the next delete or scheduled retrain tries again; serving continues
+            logger.exception("erasure retrain failed")
+        finally:
+            if not self.erasure_pending:
+                self._erasure_done.set()
+
+    def wait_for_erasure(self, timeout: float | None = None) -> bool:
+        """Block until every deleted user's influence has been refitted away; ``False`` on timeout."""
+        return self._erasure_done.wait(timeout)
 
     def put_item(self, item_id: str, fields: dict[str, Any]) -> None:
         """Add or update an item: stored, encoded and recommendable at once."""
@@ -235,6 +257,8 @@ class LiveRecommender:
         """
         with self._retrain_lock:
             started = time.perf_counter()
+            with self._lock:
+                deletions_before = self._deletions  # deletions up to here are absent from what we read next
             items = self.store.items_frame()
             events = self.store.events_frame()
             events = events[events["item_id"].isin(set(items["item_id"]))]
@@ -247,7 +271,7 @@ class LiveRecommender:
             with self._lock:
                 self.model = model
                 self.model_version += 1
-                self.erasure_pending.clear()
+                self.erasure_pending = {u: n for u, n in self.erasure_pending.items() if n > deletions_before}
                 self._histories.clear()
                 self._positions.clear()
             return RetrainReport(len(model.user_vocab), model.n_items, len(events), time.perf_counter() - started,
