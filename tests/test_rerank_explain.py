@@ -5,7 +5,14 @@ from hypothesis import strategies as st
 
 from semrec.encoders import EncoderConfig
 from semrec.recommender import Query, Recommender, RecommenderConfig
-from semrec.rerank import CalibratedReranker, MMRReranker, TagMMRReranker, mmr, tag_matrix
+from semrec.rerank import (
+    CalibratedReranker,
+    MMRReranker,
+    TagMMRReranker,
+    TopicDiversificationReranker,
+    mmr,
+    tag_matrix,
+)
 
 
 def unit(rows):
@@ -20,6 +27,15 @@ def test_mmr_known_answer_skips_a_near_duplicate():
     assert mmr(candidates, relevance, similarity, 3, 0.0).tolist() == [0, 1, 2]
     assert mmr(candidates, relevance, similarity, 2, 0.5).tolist() == [0, 2]
     assert MMRReranker(embeddings).rerank(candidates, relevance, np.array([]), 2, 0.5).tolist() == [0, 2]
+
+
+def test_topic_diversification_known_answer():
+    tags, _ = tag_matrix(["Comedy", "Comedy", "Comedy", "Drama", "Horror"])
+    candidates, relevance = np.arange(5), np.array([5.0, 4.0, 3.0, 2.0, 1.0])
+    reranker = TopicDiversificationReranker(tags)
+    assert reranker.rerank(candidates, relevance, np.array([]), 3, 0.0).tolist() == [0, 1, 2]
+    # d = 0.5: after item 0, Drama (gain 1/log2(5) = 0.43, distance 1) beats Comedy 1 (gain 0.63, distance 0)
+    assert reranker.rerank(candidates, relevance, np.array([]), 3, 0.5).tolist() == [0, 3, 4]
 
 
 def test_tag_mmr_and_calibration_known_answers():
@@ -63,7 +79,7 @@ def model(catalogue, hashing):
 def test_diversity_knob_zero_is_unchanged_and_positive_stays_in_the_pool(model):
     plain = model.recommend(Query(user_id="dan", k=4))
     assert model.recommend(Query(user_id="dan", k=4, diversity=0.0)).item_ids.tolist() == plain.item_ids.tolist()
-    for reranker in ("mmr", "mmr-tags", "calibrated"):
+    for reranker in ("auto", "mmr", "mmr-tags", "calibrated", "topic"):
         diverse = model.recommend(Query(user_id="dan", k=4, diversity=1.0, reranker=reranker))
         assert diverse.item_ids[0] == plain.item_ids[0] and len(diverse.item_ids) == 4
         assert not {"toy", "lion", "titanic"} & set(diverse.item_ids.tolist())

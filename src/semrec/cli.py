@@ -205,7 +205,8 @@ def recommend(
     history: Annotated[str | None, typer.Option(help="Comma-separated item ids the user interacted with.")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="Number of items.")] = 10,
     exclude: Annotated[str | None, typer.Option(help="Comma-separated item ids never to return.")] = None,
-    diversity: Annotated[float, typer.Option(help="0 = relevance order, 1 = most diverse (MMR).")] = 0.0,
+    diversity: Annotated[float, typer.Option(help="0 = relevance order, 1 = most diverse.")] = 0.0,
+    reranker: Annotated[str, typer.Option(help="auto, topic, mmr, mmr-tags or calibrated.")] = "auto",
     explain: Annotated[bool, typer.Option(help="Print a grounded reason under each item.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -217,7 +218,7 @@ def recommend(
 
     def action():
         query = Query(user_id=user, text=text, history=split(history), k=k, exclude=split(exclude),
-                      diversity=diversity, explain=explain)  # fmt: skip
+                      diversity=diversity, reranker=reranker, explain=explain)  # fmt: skip
         recommender = Recommender.load(model)
         return recommender, recommender.recommend(query)
 
@@ -310,9 +311,9 @@ def evaluate_diversity(
     interactions: InterOpt = None,
     item_col: ItemColOpt = None,
     interaction_col: InterColOpt = None,
-    protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1).")] = "P1",
+    protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1, or P1-validation for tuning).")] = "P1",
     scorer: Annotated[str, typer.Option(help="Base scorer whose candidates are re-ranked.")] = "ease",
-    rerankers: Annotated[str, typer.Option(help="Comma-separated: mmr, mmr-tags, calibrated.")] = "mmr,mmr-tags,calibrated",
+    rerankers: Annotated[str, typer.Option(help="Comma-separated: mmr, mmr-tags, calibrated, topic.")] = "mmr,mmr-tags,calibrated,topic",
     levels: Annotated[str, typer.Option(help="Comma-separated diversity levels in [0, 1].")] = "0,0.25,0.5,0.75,1",
     pool: Annotated[int, typer.Option(help="Candidates re-ranked per user.")] = 50,
     encoder: EncoderOpt = "all-MiniLM-L6-v2",

@@ -104,8 +104,9 @@ class Query(BaseModel):
     """Remove items in the history from the result."""
     diversity: float = Field(0.0, ge=0.0, le=1.0)
     """Re-ranking strength: 0 keeps the relevance order, 1 is most diverse / most calibrated."""
-    reranker: Literal["mmr", "mmr-tags", "calibrated"] = "mmr"
-    """``mmr`` (text-embedding similarity), ``mmr-tags`` (genre Jaccard), ``calibrated`` (Steck 2018)."""
+    reranker: Literal["auto", "mmr", "mmr-tags", "calibrated", "topic"] = "auto"
+    """``topic`` (Ziegler 2005 over genres), ``mmr`` (text-embedding similarity), ``mmr-tags`` (genre
+    Jaccard), ``calibrated`` (Steck 2018); ``auto``: ``topic`` when items have genres, else ``mmr``."""
     explain: bool = False
     """Attach a grounded :class:`~semrec.explain.Explanation` to every item."""
     filters: dict[str, list[str]] = Field(default_factory=dict)
@@ -474,6 +475,9 @@ class Recommender:
 
     def reranker(self, name: str) -> Reranker:
         """The re-ranker ``name`` over this catalogue (built once); tags come from ``genres`` if present."""
+        if name == "auto":
+            has_tags = "genres" in self.items and self.items["genres"].notna().any()
+            name = "topic" if has_tags else "mmr"
         key = f"reranker:{name}"
         if key not in self._derived:
             tags = self.items["genres"].tolist() if "genres" in self.items else [None] * self.n_items

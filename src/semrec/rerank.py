@@ -185,8 +185,58 @@ class CalibratedReranker:
         return np.asarray(candidates, dtype=np.int64)[order]
 
 
-RERANKERS = ("mmr", "mmr-tags", "calibrated")
-"""Re-ranker names: MMR over text embeddings, MMR over tag (genre) Jaccard, calibration to the history's tags."""
+class TopicDiversificationReranker:
+    """Topic diversification: rank-based gains traded against mean tag dissimilarity to the list.
+
+    Greedily adds ``argmax_i (1 - d) * g(r_i) + d * mean_{j in S} (1 - jaccard(i, j))`` where ``r_i`` is
+    the candidate's rank in the relevance order and ``g(r) = 1 / log2(r + 2)`` (the NDCG gain), so the
+    trade-off is expressed in the units of the two metrics it moves: NDCG@k and ILD@k (the mean
+    pairwise dissimilarity is exactly what ILD averages).
+
+    Args:
+        item_tags: ``(n_items, n_tags)``; non-zero where the item has the tag (:func:`tag_matrix`).
+        pool: Candidates considered (the head of the relevance order); 30 was chosen on the
+            ML-100K P1 validation slice.
+
+    References:
+        C.-N. Ziegler, S. McNee, J. Konstan, G. Lausen. Improving Recommendation Lists Through Topic
+        Diversification. WWW 2005, doi:10.1145/1060745.1060754.
+    """
+
+    name = "topic"
+
+    def __init__(self, item_tags: np.ndarray, pool: int = 30) -> None:
+        self.indicator = (np.asarray(item_tags) > 0).astype(np.float64)
+        self.pool = pool
+
+    def rerank(self, candidates, relevance, history, k, diversity):
+        n = _check(candidates, relevance, k, diversity)
+        if diversity == 0.0 or n == 0:
+            return np.asarray(candidates[:n], dtype=np.int64)
+        candidates = np.asarray(candidates, dtype=np.int64)[: max(self.pool, n)]
+        gain = 1.0 / np.log2(np.arange(len(candidates)) + 2.0)
+        tags = self.indicator[candidates]
+        inter = tags @ tags.T
+        sizes = tags.sum(axis=1)
+        union = sizes[:, None] + sizes[None, :] - inter
+        distance = 1.0 - np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        np.fill_diagonal(distance, 0.0)
+        total = np.zeros(len(candidates))
+        chosen = np.zeros(len(candidates), dtype=bool)
+        order = []
+        for step in range(n):
+            value = (1.0 - diversity) * gain + (diversity * total / step if step else 0.0)
+            value[chosen] = -np.inf
+            pick = int(np.argmax(value))
+            order.append(pick)
+            chosen[pick] = True
+            total += distance[pick]
+        return candidates[order]
+
+
+RERANKERS = ("mmr", "mmr-tags", "calibrated", "topic")
+"""Re-ranker names: MMR over text embeddings, MMR over tag (genre) Jaccard, calibration to the
+history's tags, topic diversification (rank gains vs mean tag dissimilarity)."""
 
 
 def build_reranker(name: str, item_embeddings: np.ndarray, item_tags: Sequence[object]) -> Reranker:
@@ -201,4 +251,6 @@ def build_reranker(name: str, item_embeddings: np.ndarray, item_tags: Sequence[o
         return TagMMRReranker(tag_matrix(item_tags)[0])
     if name == "calibrated":
         return CalibratedReranker(tag_matrix(item_tags)[0])
+    if name == "topic":
+        return TopicDiversificationReranker(tag_matrix(item_tags)[0])
     raise ValueError(f"unknown reranker {name!r}; choose from {', '.join(RERANKERS)}")

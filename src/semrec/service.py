@@ -60,7 +60,7 @@ class RecommendRequest(BaseModel):
     exclude: list[Id] = Field(default_factory=list, max_length=5000)
     filters: dict[str, list[str]] = Field(default_factory=dict, max_length=20)
     diversity: float = Field(0.0, ge=0.0, le=1.0)
-    reranker: Literal["mmr", "mmr-tags", "calibrated"] = "mmr"
+    reranker: Literal["auto", "mmr", "mmr-tags", "calibrated", "topic"] = "auto"
     explain: bool = False
 
 
