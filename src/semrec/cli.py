@@ -207,6 +207,8 @@ def recommend(
     exclude: Annotated[str | None, typer.Option(help="Comma-separated item ids never to return.")] = None,
     diversity: Annotated[float, typer.Option(help="0 = relevance order, 1 = most diverse.")] = 0.0,
     reranker: Annotated[str, typer.Option(help="auto, topic, mmr, mmr-tags or calibrated.")] = "auto",
+    context: Annotated[list[str] | None, typer.Option(help="KEY=VALUE request context, e.g. occasion='rainy "
+                                                      "Sunday with kids', time=2026-11-29T20:00, weekday=sunday.")] = None,  # fmt: skip
     explain: Annotated[bool, typer.Option(help="Print a grounded reason under each item.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -218,7 +220,8 @@ def recommend(
 
     def action():
         query = Query(user_id=user, text=text, history=split(history), k=k, exclude=split(exclude),
-                      diversity=diversity, reranker=reranker, explain=explain)  # fmt: skip
+                      diversity=diversity, reranker=reranker, explain=explain,
+                      context=_mapping(context, "--context"))  # fmt: skip
         recommender = Recommender.load(model)
         return recommender, recommender.recommend(query)
 

@@ -33,6 +33,7 @@ class Explanation:
         shared: ``{attribute: [values]}`` the item shares with the cited history items.
         matched_words: Query words that occur in the item's text.
         popularity: Number of users who interacted with the item (training data).
+        context: How the request context lifted the item (e.g. "fits the context 'rainy Sunday'").
         reason: One sentence built from the facts above only.
     """
 
@@ -41,6 +42,7 @@ class Explanation:
     shared: dict[str, list[str]] = field(default_factory=dict)
     matched_words: list[str] = field(default_factory=list)
     popularity: int = 0
+    context: list[str] = field(default_factory=list)
     reason: str = ""
 
 
@@ -73,9 +75,11 @@ class Explainer:
         self.contributions = contributions
         self.max_cited = max_cited
 
-    def explain(self, item: int, history: np.ndarray, text: str | None, source: str) -> Explanation:
-        """Explain item position ``item`` recommended from ``history`` (positions) and/or ``text``."""
-        out = Explanation(self.ids[item], popularity=int(self.popularity[item]))
+    def explain(self, item: int, history: np.ndarray, text: str | None, source: str,
+                context: list[str] | None = None) -> Explanation:  # fmt: skip
+        """Explain item position ``item`` recommended from ``history`` (positions) and/or ``text``;
+        ``context`` lists how the request context lifted it (computed by the caller from the scores)."""
+        out = Explanation(self.ids[item], popularity=int(self.popularity[item]), context=list(context or []))
         unique = np.unique(history)
         if len(unique) and source not in ("text", "most-popular"):
             if self.contributions is not None:
@@ -104,6 +108,7 @@ class Explainer:
                 parts.append(f"shares {facts}")
         if e.matched_words:
             parts.append("matches your words: " + ", ".join(e.matched_words))
+        parts += e.context
         if not parts:
             parts.append(f"Popular: {e.popularity} users interacted with it")
         sentence = "; ".join(parts)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
 from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_encoder
 from semrec.errors import ArtifactError, QueryError
@@ -64,6 +65,8 @@ class RecommenderConfig(BaseModel):
     """Text encoder used for item texts and query texts."""
     text: TextTemplateConfig = TextTemplateConfig()
     """Item row -> text template."""
+    context: ContextConfig = ContextConfig()
+    """How request-time context (time, free-text occasion) moves the ranking."""
 
     @field_validator("scorer")
     @classmethod
@@ -209,8 +212,10 @@ class Recommender:
         scorer: Scorer,
         popularity: MostPopularScorer,
         encoder: TextEncoder | None = None,
+        time_context: TimeContextModel | None = None,
     ) -> None:
         self.config = config
+        self.time_context = time_context
         self.items = items.reset_index(drop=True)
         self.item_vocab = IdVocabulary(self.items["item_id"], "item")
         self.user_vocab = user_vocab
@@ -266,8 +271,9 @@ class Recommender:
         started = time.perf_counter()
         scorer.fit(data)
         logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
+        time_context = TimeContextModel.fit(histories, times, len(item_vocab))
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
-                   popularity, encoder)  # fmt: skip
+                   popularity, encoder, time_context)  # fmt: skip
 
     # ------------------------------------------------------------------ catalogue changes
     @property
@@ -437,8 +443,7 @@ class Recommender:
             history = np.concatenate([history, self.item_vocab.index(query.history)])
         if query.text is not None and not query.text.strip():
             raise QueryError("text query is empty (or whitespace only); give some words or omit it")
-        if query.context:
-            notes.append("context recorded; this version does not rank by context")
+        context = RequestContext.parse(query.context) if query.context else None
         if query.text is not None and len(query.text) > 2000:
             notes.append("long text: the encoder reads only its first few hundred words")
         if len(history):
@@ -450,6 +455,9 @@ class Recommender:
         else:
             scores, source = self.popularity.score([history])[0], "most-popular"
             notes.append("no history and no text: most popular items")
+        boost = self.context_boost(context, notes) if context is not None else None
+        if boost is not None:
+            scores = standardise(scores) + boost
         blocked = np.zeros(self.n_items, dtype=bool)
         if query.exclude_seen and len(history):
             blocked[history] = True
@@ -470,8 +478,29 @@ class Recommender:
             notes.append(f"only {len(chosen)} items left after excluding the history, exclusions and filters")
         explanations = None
         if query.explain:
-            explanations = [self.explainer.explain(int(i), history, query.text, source) for i in chosen]
+            explanations = []
+            for item in chosen:
+                moved = boost is not None and boost[item] > 1.0  # > 1 std: the context really lifted it
+                why = ([f"fits the context '{context.text}'" if context.text else "fits the time of the request"]
+                       if moved else [])  # fmt: skip
+                explanations.append(self.explainer.explain(int(item), history, query.text, source, why))
         return Recommendation(self.item_vocab.ids[chosen], chosen_scores, source, notes, explanations)
+
+    def context_boost(self, context: RequestContext, notes: list[str]) -> np.ndarray | None:
+        """Standardised context signal to add to standardised scores, ``(n_items,) float32``, or ``None``."""
+        weights, parts = self.config.context, []
+        if weights.time_weight > 0 and self.time_context is not None:
+            lift = self.time_context.lift(context.hour, context.weekday, self.n_items)
+            if lift is not None:
+                parts.append(weights.time_weight * lift)
+                notes.append("ranked with the request time")
+        if context.text and weights.text_weight > 0:
+            parts.append(weights.text_weight * standardise(self.text_scores([context.text])[0]))
+            notes.append(f"ranked with the context {context.text!r}")
+        if not parts:
+            notes.append("context recorded; no context signal applies to it")
+            return None
+        return np.sum(parts, axis=0).astype(np.float32)
 
     def reranker(self, name: str) -> Reranker:
         """The re-ranker ``name`` over this catalogue (built once); tags come from ``genres`` if present."""
@@ -521,6 +550,9 @@ class Recommender:
                 "popularity/counts": self.popularity.counts,
                 **{f"scorer/{k}": v for k, v in self.scorer.get_state().items()},
             }
+            if self.time_context is not None:
+                arrays["context/hour_counts"] = self.time_context.hour_counts
+                arrays["context/weekday_counts"] = self.time_context.weekday_counts
             np.savez(tmp / "arrays.npz", **arrays)
             self.items.to_parquet(tmp / "items.parquet", index=False)
             (tmp / "config.json").write_text(self.config.model_dump_json(indent=2))
@@ -595,8 +627,11 @@ class Recommender:
         popularity.set_state({"counts": arrays["popularity/counts"]}, len(items))
         if encoder is not None and dict(encoder.identity) != manifest["encoder"]:
             raise ArtifactError(f"encoder identity {encoder.identity} differs from the artifact's {manifest['encoder']}")
+        time_context = None
+        if "context/hour_counts" in arrays:
+            time_context = TimeContextModel(arrays["context/hour_counts"], arrays["context/weekday_counts"])
         model = cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, times,
-                    arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder)  # fmt: skip
+                    arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder, time_context)  # fmt: skip
         model.removed = set(arrays["removed_items"].tolist())
         return model
 
