@@ -129,6 +129,9 @@ def test_filters_diversity_explain_and_validation(client):
     assert client.post("/recommend", json={"text": "   "}).status_code == 400
     assert client.post("/recommend", json={"k": 0}).status_code == 422
     assert client.post("/recommend", json={"history": ["nope"]}).status_code == 400
+    assert client.post("/recommend", json={"context": {"hour": 99}}).status_code == 400
+    occasion = client.post("/recommend", json={"user_id": "eve", "k": 2, "context": {"occasion": "animated toys for kids"}})
+    assert occasion.status_code == 200 and any("context" in note for note in occasion.json()["notes"])
 
 
 def test_retrain_swaps_the_model_and_keeps_answering(client, live):
