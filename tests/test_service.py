@@ -83,6 +83,20 @@ def test_body_size_limit(client):
     response = client.post("/recommend", json={"text": "word " * 20_000})
     assert response.status_code == 413
 
+    def chunks():  # no content-length: the limit applies to the stream
+        yield b'{"text": "'
+        for _ in range(100):
+            yield b"word " * 200
+        yield b'"}'
+
+    streamed = client.post("/recommend", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+
+
+def test_feedback_errors_name_only_the_shape_sent(client):
+    detail = client.post("/feedback", json={"events": []}, headers=AUTH).json()["detail"]
+    assert len(detail) == 1 and detail[0]["loc"][-1] == "events"
+
 
 def test_unknown_users_fall_back_and_text_users_use_their_profile(client):
     popular = client.post("/recommend", json={"user_id": "stranger", "k": 2}).json()

@@ -390,6 +390,7 @@ def serve(
 
     gc.collect()
     gc.freeze()  # the loaded model and caches are long-lived: keep them out of every GC pass (latency tail)
+    err_console.print(f"semrec serving on http://{host}:{port} (API docs at /docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 

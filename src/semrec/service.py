@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from semrec.errors import SemrecError
 from semrec.live import LiveRecommender, UnknownItemError
@@ -107,6 +107,17 @@ class FeedbackBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[FeedbackEvent] = Field(min_length=1, max_length=20_000)
+
+
+def _feedback_kind(value: Any) -> str:
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+FeedbackBody = Annotated[
+    Annotated[FeedbackBatch, Tag("batch")] | Annotated[FeedbackEvent, Tag("event")],
+    Discriminator(_feedback_kind),
+]
+"""One event, or ``{"events": [...]}``; validation errors name only the shape that was sent."""
 
 
 class FeedbackResponse(BaseModel):
@@ -197,7 +208,7 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         return RecommendResponse(items=items, source=result.source, notes=result.notes, model_version=live.model_version)
 
     @app.post("/feedback", response_model=FeedbackResponse, dependencies=[Depends(write_access)])
-    def feedback(body: FeedbackEvent | FeedbackBatch) -> FeedbackResponse:
+    def feedback(body: FeedbackBody) -> FeedbackResponse:
         """Store one or many events; answered only after they are durably committed."""
         events = body.events if isinstance(body, FeedbackBatch) else [body]
         now = int(time.time())
@@ -313,22 +324,31 @@ class BodyLimit:
         too_large = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             return await too_large(scope, receive, send)
-        seen = 0
+        seen, overflow, started = 0, False, False
 
         async def limited_receive():
-            nonlocal seen
+            nonlocal seen, overflow
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                if seen > self.max_bytes:  # a streamed (chunked) body: stop reading, answer 413
+                    overflow = True
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message):
+            nonlocal started
+            if overflow:
+                return  # the application's answer to a cut-off body is replaced by the 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not overflow:
+                raise
+        if overflow and not started:
             await too_large(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
