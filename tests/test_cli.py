@@ -32,7 +32,7 @@ def files(tmp_path):
 def fit(files, out, ratings="ratings.csv", items="items.csv", extra=()):
     return runner.invoke(app, ["fit", "--items", str(files / items), "--interactions", str(files / ratings), *MAP,
                                "--encoder", "hashing", "--scorer", "ease", "--param", "l2=1.0", "--out", str(out),
-                               *extra])  # fmt: skip
+                               "--no-handover", *extra])  # fmt: skip
 
 
 def test_fit_then_recommend_user_text_and_history(files):

@@ -4,6 +4,7 @@ import pytest
 from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
 from semrec.encoders import EncoderConfig
 from semrec.errors import QueryError
+from semrec.handover import HandoverConfig
 from semrec.recommender import Query, Recommender, RecommenderConfig
 
 
@@ -35,7 +36,7 @@ def test_standardise_ignores_blocked_items():
 
 def test_occasion_text_changes_a_users_list_and_is_explained(catalogue, hashing):
     config = RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0}, encoder=EncoderConfig(model="hashing"),
-                               context=ContextConfig(text_weight=2.0))  # fmt: skip
+                               context=ContextConfig(text_weight=2.0), handover=HandoverConfig(enabled=False))  # fmt: skip
     model = Recommender.fit(catalogue, config, encoder=hashing)
     plain = model.recommend(Query(user_id="eve", k=2))  # a horror fan: her list follows bob (terminator)
     kids = model.recommend(Query(user_id="eve", k=2, explain=True, context={"occasion": "animated film for kids"}))

@@ -123,3 +123,17 @@ def test_every_cited_fact_is_true_for_all_p1_test_users(movielens, encoder):
                 checked += len(values)
             checked += len(cited)
     assert checked > 10_000
+
+
+def test_cold_user_handover_curve_beats_the_baselines_at_every_n(movielens, encoder, tmp_path):
+    from semrec.evaluation.handover import BASELINES, handover_curve
+
+    report = handover_curve(movielens, encoder, TextTemplateConfig(template=dataset_entry("movielens-100k").text_template),
+                            EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
+    semrec = report.curve["semrec"]
+    assert report.n_users == 188 and semrec[0] > report.curve["most-popular"][0]  # n = 0: attributes only
+    for i, n in enumerate(report.ns[1:], start=1):
+        assert all(semrec[i] > report.curve[b][i] for b in BASELINES), (n, report.curve)
+    assert all(b >= a - 0.005 for a, b in zip(semrec, semrec[1:]))  # monotone within noise
+    assert report.p2["semrec"] > report.p2["most-popular"] > report.p2["ease"]
+    assert (tmp_path / "handover.png").exists() is False and report.write(tmp_path)[2].stat().st_size > 1000

@@ -7,7 +7,10 @@ from semrec.encoders import EncoderConfig, HashingEncoder
 from semrec.errors import ArtifactError, QueryError
 from semrec.recommender import Query, Recommender, RecommenderConfig
 
-CONFIG = RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0}, encoder=EncoderConfig(model="hashing"))
+from semrec.handover import HandoverConfig
+
+OFF = HandoverConfig(enabled=False)  # these tests check the scorer itself on tiny histories
+CONFIG = RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0}, encoder=EncoderConfig(model="hashing"), handover=OFF)
 
 
 @pytest.fixture
@@ -72,7 +75,7 @@ def test_save_load_gives_identical_answers_without_training_data(model, tmp_path
 
 @pytest.mark.parametrize("scorer", ["most-popular", "content-profile", "als", "ease"])
 def test_every_scorer_survives_the_artifact(catalogue, hashing, tmp_path, scorer):
-    config = RecommenderConfig(scorer=scorer, encoder=EncoderConfig(model="hashing"))
+    config = RecommenderConfig(scorer=scorer, encoder=EncoderConfig(model="hashing"), handover=OFF)
     model = Recommender.fit(catalogue, config, encoder=hashing)
     loaded = Recommender.load(model.save(tmp_path / scorer))
     a, b = model.recommend(Query(user_id="bob")), loaded.recommend(Query(user_id="bob"))

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from semrec.encoders import EncoderConfig
+from semrec.handover import HandoverConfig
 from semrec.recommender import Query, Recommender, RecommenderConfig
 from semrec.rerank import (
     CalibratedReranker,
@@ -73,7 +74,8 @@ def test_mmr_rejects_bad_arguments():
 @pytest.fixture
 def model(catalogue, hashing):
     return Recommender.fit(catalogue, RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0},
-                                                        encoder=EncoderConfig(model="hashing")), encoder=hashing)  # fmt: skip
+                                                        encoder=EncoderConfig(model="hashing"),
+                                                        handover=HandoverConfig(enabled=False)), encoder=hashing)  # fmt: skip
 
 
 def test_diversity_knob_zero_is_unchanged_and_positive_stays_in_the_pool(model):

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from semrec.encoders import EncoderConfig
+from semrec.handover import HandoverConfig
 from semrec.live import LiveRecommender
 from semrec.recommender import Recommender, RecommenderConfig
 from semrec.service import ServiceSettings, create_app
@@ -19,7 +20,8 @@ AUTH = {"X-API-Key": KEY}
 @pytest.fixture
 def live(catalogue, hashing, tmp_path, store_url):
     model = Recommender.fit(catalogue, RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0},
-                                                         encoder=EncoderConfig(model="hashing")), encoder=hashing)  # fmt: skip
+                                                         encoder=EncoderConfig(model="hashing"),
+                                                         handover=HandoverConfig(enabled=False)), encoder=hashing)  # fmt: skip
     model.save(tmp_path / "model")
     return LiveRecommender(Recommender.load(tmp_path / "model", encoder=hashing), Store(store_url), tmp_path / "model")
 

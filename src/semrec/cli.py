@@ -165,6 +165,7 @@ def fit(
     text_template: TemplateOpt = None,
     encoding: EncodingOpt = "utf-8",
     sep: SepOpt = None,
+    handover: Annotated[bool, typer.Option(help="Blend attributes/popularity into short histories (new users).")] = True,
 ) -> None:
     """Fit a recommender and write its artifact folder (nothing is written on bad input).
 
@@ -172,6 +173,7 @@ def fit(
     content similarity work at once; behaviour arrives with feedback and a retrain)."""
     from semrec.data.fetch import cache_root
     from semrec.encoders import EmbeddingCache, EncoderConfig
+    from semrec.handover import HandoverConfig
     from semrec.recommender import Recommender, RecommenderConfig
     from semrec.text import TextTemplateConfig
 
@@ -184,6 +186,7 @@ def fit(
         config = RecommenderConfig(
             scorer=scorer, scorer_config=_params(param), encoder=EncoderConfig(model=encoder),
             text=TextTemplateConfig(template=text_template or default_template),
+            handover=HandoverConfig(enabled=handover),
         )  # fmt: skip
         config.build_scorer()  # validate hyper-parameters before any heavy work
         model = Recommender.fit(data, config, cache=EmbeddingCache(cache_root() / "embeddings"), progress=True)
@@ -207,6 +210,7 @@ def recommend(
     exclude: Annotated[str | None, typer.Option(help="Comma-separated item ids never to return.")] = None,
     diversity: Annotated[float, typer.Option(help="0 = relevance order, 1 = most diverse.")] = 0.0,
     reranker: Annotated[str, typer.Option(help="auto, topic, mmr, mmr-tags or calibrated.")] = "auto",
+    attribute: Annotated[list[str] | None, typer.Option(help="KEY=VALUE user attribute (age=24, gender=F ...).")] = None,
     context: Annotated[list[str] | None, typer.Option(help="KEY=VALUE request context, e.g. occasion='rainy "
                                                       "Sunday with kids', time=2026-11-29T20:00, weekday=sunday.")] = None,  # fmt: skip
     explain: Annotated[bool, typer.Option(help="Print a grounded reason under each item.")] = False,
@@ -221,7 +225,7 @@ def recommend(
     def action():
         query = Query(user_id=user, text=text, history=split(history), k=k, exclude=split(exclude),
                       diversity=diversity, reranker=reranker, explain=explain,
-                      context=_mapping(context, "--context"))  # fmt: skip
+                      context=_mapping(context, "--context"), attributes=_mapping(attribute, "--attribute"))  # fmt: skip
         recommender = Recommender.load(model)
         return recommender, recommender.recommend(query)
 
@@ -452,6 +456,33 @@ def export(
     rows = _run(lambda: list(Store(db).export_events(user)))
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
+
+
+@app.command("evaluate-handover")
+def evaluate_handover(
+    dataset: DatasetOpt = "movielens-100k",
+    encoder: EncoderOpt = "all-MiniLM-L6-v2",
+    text_template: TemplateOpt = None,
+    ns: Annotated[str, typer.Option(help="Onboarding sizes, comma-separated.")] = "0,1,3,5,10",
+    out: Annotated[Path, typer.Option(help="Folder for handover.json, .md, .png.")] = Path("artifacts/handover"),
+) -> None:
+    """P2 cold users: NDCG@10 as a new user reveals n items (curve + PNG), P2 itself, the text check."""
+    from semrec.data.fetch import cache_root
+    from semrec.data.registry import dataset_entry
+    from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
+    from semrec.evaluation.handover import handover_curve
+    from semrec.text import TextTemplateConfig
+
+    def action():
+        entry = dataset_entry(dataset)
+        report = handover_curve(entry.load(None, 5.0), build_encoder(EncoderConfig(model=encoder)),
+                                TextTemplateConfig(template=text_template or entry.text_template),
+                                EmbeddingCache(cache_root() / "embeddings"), [int(n) for n in ns.split(",")])  # fmt: skip
+        return report, report.write(out)
+
+    report, paths = _run(action)
+    print(report.markdown())
+    console.print("wrote " + ", ".join(map(str, paths)), highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

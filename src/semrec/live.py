@@ -150,17 +150,22 @@ class LiveRecommender:
         history = np.zeros(0, dtype=np.int64)
         text = query.text
         notes: list[str] = []
+        attributes = dict(query.attributes)
         if query.user_id is not None:
             history = self._history_positions(query.user_id, model, version)
-            if not len(history) and text is None:
+            if len(history) < model.config.handover.ramp_end:  # a new user: profile attributes/text help
                 profile = self.store.get_user(query.user_id)
-                described = describe_user(profile["text"], profile["attributes"]) if profile else ""
-                if described:
-                    text = described
-                    notes.append("answered from the user's profile text and attributes")
-                elif profile is None:
-                    notes.append(f"user {query.user_id!r} is unknown")
-        live = query.model_copy(update={"user_id": None, "text": text})
+                if profile:
+                    attributes = {**profile["attributes"], **attributes}
+                if not len(history) and text is None:
+                    has_text = profile and profile["text"] and profile["text"].strip()
+                    described = describe_user(profile["text"], profile["attributes"]) if has_text else ""
+                    if described:
+                        text = described
+                        notes.append("answered from the user's profile text")
+                    elif profile is None:
+                        notes.append(f"user {query.user_id!r} is unknown")
+        live = query.model_copy(update={"user_id": None, "text": text, "attributes": attributes})
         return model.recommend_for_history(history, live, notes)
 
     def _history_positions(self, user_id: str, model: Recommender, version: int) -> np.ndarray:

@@ -34,6 +34,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
+from semrec.demographics import DemographicPrior
+from semrec.handover import Handover, HandoverConfig
 from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_encoder
 from semrec.errors import ArtifactError, QueryError
@@ -41,6 +43,7 @@ from semrec.explain import Explainer, Explanation
 from semrec.ranking import top_k
 from semrec.rerank import Reranker, build_reranker
 from semrec.scorers import MostPopularScorer, Scorer, TrainData, scorer_class
+from semrec.scorers.models import ConditionalScorer
 from semrec.text import TextTemplateConfig, render_texts
 from semrec.vocab import IdVocabulary
 
@@ -67,6 +70,8 @@ class RecommenderConfig(BaseModel):
     """Item row -> text template."""
     context: ContextConfig = ContextConfig()
     """How request-time context (time, free-text occasion) moves the ranking."""
+    handover: HandoverConfig = HandoverConfig()
+    """How a new user's scores move from attributes/popularity to behaviour as interactions arrive."""
 
     @field_validator("scorer")
     @classmethod
@@ -114,6 +119,8 @@ class Query(BaseModel):
     """Attach a grounded :class:`~semrec.explain.Explanation` to every item."""
     filters: dict[str, list[str]] = Field(default_factory=dict)
     """Attribute filters: keep items whose ``field`` holds one of the values, e.g. ``{"genres": ["Comedy"]}``."""
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    """User attributes (age, gender, occupation, location ...) for attribute-aware cold start."""
     context: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     """Request context (time, location, weather, device, occasion). Recorded; context-aware ranking
     is not in this version (see ``notes``)."""
@@ -213,9 +220,12 @@ class Recommender:
         popularity: MostPopularScorer,
         encoder: TextEncoder | None = None,
         time_context: TimeContextModel | None = None,
+        cold: ConditionalScorer | None = None,
+        prior: DemographicPrior | None = None,
     ) -> None:
         self.config = config
         self.time_context = time_context
+        self.handover = Handover(config.handover, scorer, cold, prior, popularity)
         self.items = items.reset_index(drop=True)
         self.item_vocab = IdVocabulary(self.items["item_id"], "item")
         self.user_vocab = user_vocab
@@ -272,8 +282,14 @@ class Recommender:
         scorer.fit(data)
         logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
         time_context = TimeContextModel.fit(histories, times, len(item_vocab))
+        cold = None
+        if config.handover.enabled and len(item_vocab) <= ConditionalScorer.Config().max_items:
+            cold = ConditionalScorer().fit(data)
+        prior = None
+        if dataset.users is not None and len(user_vocab):
+            prior = DemographicPrior.fit(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab))
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
-                   popularity, encoder, time_context)  # fmt: skip
+                   popularity, encoder, time_context, cold, prior)  # fmt: skip
 
     # ------------------------------------------------------------------ catalogue changes
     @property
@@ -447,11 +463,13 @@ class Recommender:
         if query.text is not None and len(query.text) > 2000:
             notes.append("long text: the encoder reads only its first few hundred words")
         if len(history):
-            scores, source = self.history_scores(history), self.scorer.name
+            scores, source = self.handover.score(history, self.history_scores(history), query.attributes, self.n_items)
             if query.text is not None:
                 notes.append("text ignored: the user has a history (text + history blending comes later)")
         elif query.text is not None:
             scores, source = self.text_scores([query.text])[0], "text"
+        elif query.attributes and self.handover.prior is not None:
+            scores, source = self.handover.prior_scores(query.attributes, self.n_items)
         else:
             scores, source = self.popularity.score([history])[0], "most-popular"
             notes.append("no history and no text: most popular items")
@@ -553,6 +571,10 @@ class Recommender:
             if self.time_context is not None:
                 arrays["context/hour_counts"] = self.time_context.hour_counts
                 arrays["context/weekday_counts"] = self.time_context.weekday_counts
+            if self.handover.cold is not None:
+                arrays["cold/weights"] = self.handover.cold.weights
+            if self.handover.prior is not None:
+                arrays.update({f"prior/{k}": v for k, v in self.handover.prior.state().items()})
             np.savez(tmp / "arrays.npz", **arrays)
             self.items.to_parquet(tmp / "items.parquet", index=False)
             (tmp / "config.json").write_text(self.config.model_dump_json(indent=2))
@@ -630,8 +652,15 @@ class Recommender:
         time_context = None
         if "context/hour_counts" in arrays:
             time_context = TimeContextModel(arrays["context/hour_counts"], arrays["context/weekday_counts"])
+        cold = None
+        if "cold/weights" in arrays:
+            cold = ConditionalScorer()
+            cold.set_state({"weights": arrays["cold/weights"]}, int(manifest.get("scored_items", len(items))))
+        prior_state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("prior/")}
+        prior = DemographicPrior.from_state(prior_state) if prior_state else None
         model = cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, times,
-                    arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder, time_context)  # fmt: skip
+                    arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder, time_context,
+                    cold, prior)  # fmt: skip
         model.removed = set(arrays["removed_items"].tolist())
         return model
 

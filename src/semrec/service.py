@@ -55,6 +55,7 @@ class RecommendRequest(BaseModel):
     user_id: Id | None = None
     history: list[Id] = Field(default_factory=list, max_length=2000)
     text: str | None = Field(None, max_length=100_000)
+    attributes: dict[str, Scalar] = Field(default_factory=dict, max_length=50)
     context: dict[str, Scalar] = Field(default_factory=dict, max_length=50)
     k: int = Field(10, ge=1, le=500)
     exclude: list[Id] = Field(default_factory=list, max_length=5000)

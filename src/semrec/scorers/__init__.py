@@ -5,13 +5,14 @@ from __future__ import annotations
 from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, recency_weights
 from semrec.scorers.models import (
     ALSScorer,
+    ConditionalScorer,
     ContentProfileScorer,
     EASEScorer,
     MostPopularScorer,
 )
 
 SCORERS: dict[str, type[Scorer]] = {
-    cls.name: cls for cls in (MostPopularScorer, ContentProfileScorer, EASEScorer, ALSScorer)
+    cls.name: cls for cls in (MostPopularScorer, ContentProfileScorer, EASEScorer, ALSScorer, ConditionalScorer)
 }
 """Registry: scorer name (as used by the CLI and configs) -> class."""
 
@@ -29,6 +30,6 @@ def scorer_class(name: str) -> type[Scorer]:
 
 
 __all__ = [
-    "SCORERS", "ALSScorer", "ContentProfileScorer", "EASEScorer", "History", "MostPopularScorer",
+    "SCORERS", "ALSScorer", "ConditionalScorer", "ContentProfileScorer", "EASEScorer", "History", "MostPopularScorer",
     "Scorer", "TrainData", "histories_to_csr", "recency_weights", "scorer_class",
 ]  # fmt: skip

@@ -1,0 +1,52 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from semrec.demographics import DemographicPrior
+from semrec.encoders import EncoderConfig
+from semrec.evaluation.handover import genre_text
+from semrec.handover import Handover, HandoverConfig
+from semrec.recommender import Query, Recommender, RecommenderConfig
+
+
+def test_weights_are_continuous_no_cliff_at_any_count():
+    handover = Handover(HandoverConfig(n0=10, ramp_start=10, ramp_end=20), None, None, None, None)
+    ws, rs = zip(*(handover.weights(n) for n in range(0, 41)))
+    assert ws[0] == 0 and rs[:11] == (0.0,) * 11 and rs[20:] == (1.0,) * 21
+    assert max(np.abs(np.diff(ws))) < 0.1 and max(np.abs(np.diff(rs))) <= 0.1 + 1e-12
+    with pytest.raises(ValueError):
+        HandoverConfig(ramp_start=5, ramp_end=5)
+
+
+def test_demographic_prior_known_answer():
+    users = pd.DataFrame({"user_id": ["a", "b", "c", "d"], "gender": ["F", "F", "M", "M"], "age": [20, 22, 60, 65]})
+    histories = [np.array([0]), np.array([0, 1]), np.array([2]), np.array([2, 1])]
+    prior = DemographicPrior.fit(users, ["a", "b", "c", "d"], histories, 3)
+    assert prior.fields == ["gender", "age"]
+    assert np.argmax(prior.score({"gender": "F"}, 3)) == 0 and np.argmax(prior.score({"gender": "M"}, 3)) == 2
+    assert np.argmax(prior.score({"age": 61}, 3)) == 2 and prior.score({"planet": "Mars"}, 3) is None
+    restored = DemographicPrior.from_state(prior.state())
+    assert np.array_equal(restored.score({"gender": "F", "age": 21}, 4), prior.score({"gender": "F", "age": 21}, 4))
+
+
+def test_pipeline_moves_from_attributes_to_behaviour(catalogue, hashing, tmp_path):
+    users = pd.DataFrame({"user_id": ["ann", "bob", "cat", "dan", "eve"], "age": [8, 40, 30, 9, 35],
+                          "likes": ["cartoons", "scifi", "romance", "cartoons", "horror"]})  # fmt: skip
+    data = type(catalogue)(catalogue.items, catalogue.interactions, users, "catalogue")
+    model = Recommender.fit(data, RecommenderConfig(encoder=EncoderConfig(model="hashing"),
+                                                    handover=HandoverConfig(n0=1, ramp_start=2, ramp_end=3)),
+                            encoder=hashing)  # fmt: skip
+    kid = model.recommend(Query(attributes={"likes": "cartoons"}, k=2))
+    assert kid.source == "demographic-popularity" and set(kid.item_ids) == {"toy", "lion"}
+    assert model.recommend(Query(k=2)).source == "most-popular"
+    one = model.recommend(Query(history=["scream"], attributes={"likes": "cartoons"}, k=2))
+    assert one.source == "handover"
+    many = model.recommend(Query(history=["scream", "shining", "alien"], k=2))
+    assert many.source == "ease"  # three items: the ramp has ended, the main scorer alone
+    loaded = Recommender.load(model.save(tmp_path / "m"))
+    assert loaded.recommend(Query(attributes={"likes": "cartoons"}, k=2)).item_ids.tolist() == kid.item_ids.tolist()
+
+
+def test_genre_text():
+    assert genre_text(["Comedy|Romance", "Comedy", "Drama|Romance", "Comedy"]) == "I enjoy comedy, romance and drama"
+    assert genre_text([None]) == "I enjoy films"
