@@ -47,6 +47,22 @@ def test_pipeline_moves_from_attributes_to_behaviour(catalogue, hashing, tmp_pat
     assert loaded.recommend(Query(attributes={"likes": "cartoons"}, k=2)).item_ids.tolist() == kid.item_ids.tolist()
 
 
+def test_factor_prior_learns_attribute_preferences(tmp_path):
+    pytest.importorskip("lightfm")
+    from semrec.demographics import FactorPrior, prior_from_state
+
+    rng = np.random.default_rng(0)
+    users = pd.DataFrame({"user_id": [f"u{i}" for i in range(60)], "group": ["kids"] * 30 + ["adults"] * 30})
+    # kids interact with items 0-4, adults with items 5-9 (each a random 3 of their 5)
+    histories = [rng.choice(5, 3, replace=False) + (0 if i < 30 else 5) for i in range(60)]
+    prior = FactorPrior.fit(users, users["user_id"].tolist(), histories, 10, ["Kids"] * 5 + ["Adult"] * 5, epochs=30)
+    kids, adults = prior.score({"group": "kids"}, 10), prior.score({"group": "adults"}, 10)
+    assert set(np.argsort(-kids)[:5]) == set(range(5)) and set(np.argsort(-adults)[:5]) == set(range(5, 10))
+    assert prior.score({"planet": "Mars"}, 10) is None and prior.score({"group": "kids"}, 12).shape == (12,)
+    restored = prior_from_state(prior.state())
+    assert np.allclose(restored.score({"group": "kids"}, 10), kids)
+
+
 def test_genre_text():
     assert genre_text(["Comedy|Romance", "Comedy", "Drama|Romance", "Comedy"]) == "I enjoy comedy, romance and drama"
     assert genre_text([None]) == "I enjoy films"

@@ -2,7 +2,8 @@
 
 With ``n`` distinct items in the history:
 
-* ``n = 0``: the prior, demographic popularity when attributes are known (else popularity);
+* ``n = 0``: the prior: attribute-based scores when attributes are known (a factor model over
+  attribute features, or per-attribute popularity), else popularity;
 * ``0 < n < ramp_end``: ``(1 - w) z(prior) + w z(log P(j | history))`` with ``w = n / (n + n0)``,
   the item-conditional model that keeps popularity in its neighbourhood (few interactions);
 * from ``ramp_start`` to ``ramp_end`` that blend hands over linearly to the main scorer (EASE ...),
@@ -19,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from semrec.context import standardise
-from semrec.demographics import DemographicPrior
+from semrec.demographics import DemographicPrior, FactorPrior
 from semrec.scorers import MostPopularScorer, Scorer
 from semrec.scorers.models import ConditionalScorer
 
@@ -56,7 +57,7 @@ class Handover:
     """
 
     def __init__(self, config: HandoverConfig, main: Scorer, cold: ConditionalScorer | None,
-                 prior: DemographicPrior | None, popularity: MostPopularScorer) -> None:  # fmt: skip
+                 prior: DemographicPrior | FactorPrior | None, popularity: MostPopularScorer) -> None:  # fmt: skip
         self.config, self.main, self.cold, self.prior, self.popularity = config, main, cold, prior, popularity
 
     def prior_scores(self, attributes: Mapping[str, object], n_items: int) -> tuple[np.ndarray, str]:

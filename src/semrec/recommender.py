@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
-from semrec.demographics import DemographicPrior
+from semrec.demographics import DemographicPrior, FactorPrior, fit_prior, prior_from_state
 from semrec.handover import Handover, HandoverConfig
 from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_encoder
@@ -221,7 +221,7 @@ class Recommender:
         encoder: TextEncoder | None = None,
         time_context: TimeContextModel | None = None,
         cold: ConditionalScorer | None = None,
-        prior: DemographicPrior | None = None,
+        prior: DemographicPrior | FactorPrior | None = None,
     ) -> None:
         self.config = config
         self.time_context = time_context
@@ -287,7 +287,8 @@ class Recommender:
             cold = ConditionalScorer().fit(data)
         prior = None
         if dataset.users is not None and len(user_vocab):
-            prior = DemographicPrior.fit(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab))
+            tags = items["genres"].tolist() if "genres" in items else None
+            prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
                    popularity, encoder, time_context, cold, prior)  # fmt: skip
 
@@ -657,7 +658,7 @@ class Recommender:
             cold = ConditionalScorer()
             cold.set_state({"weights": arrays["cold/weights"]}, int(manifest.get("scored_items", len(items))))
         prior_state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("prior/")}
-        prior = DemographicPrior.from_state(prior_state) if prior_state else None
+        prior = prior_from_state(prior_state) if prior_state else None
         model = cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, times,
                     arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder, time_context,
                     cold, prior)  # fmt: skip

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from semrec.data.tables import Dataset, split_list
-from semrec.demographics import DemographicPrior
+from semrec.demographics import fit_prior
 from semrec.encoders import EmbeddingCache, TextEncoder
 from semrec.evaluation.metrics import ranking_metrics
 from semrec.evaluation.protocols import split_p2
@@ -125,7 +125,7 @@ def handover_curve(
     data = TrainData(train, n_items)
     popular, ease, als = MostPopularScorer().fit(data), EASEScorer().fit(data), ALSScorer().fit(data)
     cold = ConditionalScorer().fit(data)
-    prior = DemographicPrior.fit(dataset.users, train_users.ids.tolist(), train, n_items)
+    prior = fit_prior(dataset.users, train_users.ids.tolist(), train, n_items, dataset.items["genres"].tolist())
     handover = Handover(config or HandoverConfig(), ease, cold, prior, popular)
     users = IdVocabulary(sorted(split.test["user_id"].unique(), key=int), "user")
     onboarding = ordered_histories(split.onboarding, users, items)
