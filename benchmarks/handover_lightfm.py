@@ -51,8 +51,8 @@ def lightfm_scores(data, onboarding_frame, cold_ids, n, items: IdVocabulary) -> 
     genres = dict(zip(data.items["item_id"], data.items["genres"]))
     lf = LFDataset()
     lf.fit(all_users, items.ids.tolist(),
-           user_features={f for u in all_users for f in user_features(u)},
-           item_features={f"genre:{g}" for cell in genres.values() for g in split_list(cell)})  # fmt: skip
+           user_features=sorted({f for u in all_users for f in user_features(u)}),
+           item_features=sorted({f"genre:{g}" for cell in genres.values() for g in split_list(cell)}))  # fmt: skip
     interactions, _ = lf.build_interactions(train)
     uf = lf.build_user_features((u, user_features(u)) for u in all_users)
     itf = lf.build_item_features((i, [f"genre:{g}" for g in split_list(genres[i])]) for i in items.ids.tolist())

@@ -160,8 +160,9 @@ class FactorPrior:
             user_feats.append([f"{f}={label}" for f, label in zip(labeller.fields, labels) if label is not None])
         tags = [split_list(t) for t in (item_tags if item_tags is not None else [None] * n_items)]
         dataset = LightFMDataset(user_identity_features=False, item_identity_features=True)
-        dataset.fit(range(len(user_ids)), range(n_items), user_features={f for fs in user_feats for f in fs},
-                    item_features={f"tag={t}" for ts in tags for t in ts})  # fmt: skip
+        # sorted, not sets: feature order fixes the random initialisation (string hashes vary per process)
+        dataset.fit(range(len(user_ids)), range(n_items), user_features=sorted({f for fs in user_feats for f in fs}),
+                    item_features=sorted({f"tag={t}" for ts in tags for t in ts}))  # fmt: skip
         pairs = [(u, int(i)) for u, history in enumerate(histories) for i in np.unique(history)]
         interactions, _ = dataset.build_interactions(pairs)
         uf = dataset.build_user_features((u, fs) for u, fs in enumerate(user_feats))
