@@ -44,6 +44,8 @@ class RequestContext:
     hour: int | None = None
     weekday: int | None = None
     text: str | None = None
+    timestamp: float | None = None
+    """Unix seconds of the request when ``time``/``timestamp`` was given."""
 
     @classmethod
     def parse(cls, context: Mapping[str, object]) -> RequestContext:
@@ -53,7 +55,7 @@ class RequestContext:
         Raises:
             QueryError: An unparsable time, hour or weekday.
         """
-        hour = weekday = None
+        hour = weekday = moment_ts = None
         stamp = context.get("time", context.get("timestamp"))
         if stamp is not None and stamp != "":
             try:
@@ -61,9 +63,10 @@ class RequestContext:
                           or str(stamp).replace(".", "", 1).isdigit() else datetime.fromisoformat(str(stamp)))  # fmt: skip
             except (ValueError, OverflowError, OSError):
                 raise QueryError(f"context time {stamp!r} is neither Unix seconds nor ISO-8601") from None
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(timezone.utc)
-            hour, weekday = moment.hour, moment.weekday()
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.astimezone(timezone.utc)
+            hour, weekday, moment_ts = moment.hour, moment.weekday(), moment.timestamp()
         if context.get("hour") not in (None, ""):
             try:
                 hour = int(context["hour"])
@@ -85,7 +88,7 @@ class RequestContext:
         for key, value in context.items():
             if key not in TIME_KEYS and key != "occasion" and isinstance(value, str) and value.strip():
                 parts.append(f"{key}: {value.strip()}")
-        return cls(hour, weekday, ". ".join(parts) or None)
+        return cls(hour, weekday, ". ".join(parts) or None, moment_ts)
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:

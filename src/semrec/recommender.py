@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
 from semrec.demographics import DemographicPrior, FactorPrior, fit_prior, prior_from_state
 from semrec.handover import Handover, HandoverConfig
+from semrec.ranker import LearnedRanker, RankerConfig, RankerInputs
 from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_encoder
 from semrec.errors import ArtifactError, QueryError
@@ -72,6 +73,8 @@ class RecommenderConfig(BaseModel):
     """How request-time context (time, free-text occasion) moves the ranking."""
     handover: HandoverConfig = HandoverConfig()
     """How a new user's scores move from attributes/popularity to behaviour as interactions arrive."""
+    ranker: RankerConfig = RankerConfig()
+    """Optional learned ranking stage for users with a history (LightGBM LambdaRank)."""
 
     @field_validator("scorer")
     @classmethod
@@ -222,8 +225,10 @@ class Recommender:
         time_context: TimeContextModel | None = None,
         cold: ConditionalScorer | None = None,
         prior: DemographicPrior | FactorPrior | None = None,
+        ranker: LearnedRanker | None = None,
     ) -> None:
         self.config = config
+        self.ranker = ranker
         self.time_context = time_context
         self.handover = Handover(config.handover, scorer, cold, prior, popularity)
         self.items = items.reset_index(drop=True)
@@ -289,8 +294,9 @@ class Recommender:
         if dataset.users is not None and len(user_vocab):
             tags = items["genres"].tolist() if "genres" in items else None
             prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
+        ranker = _fit_ranker(dataset, config, item_vocab, embeddings) if config.ranker.enabled else None
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
-                   popularity, encoder, time_context, cold, prior)  # fmt: skip
+                   popularity, encoder, time_context, cold, prior, ranker)  # fmt: skip
 
     # ------------------------------------------------------------------ catalogue changes
     @property
@@ -444,10 +450,14 @@ class Recommender:
                 notes.append(f"user {query.user_id!r} is unknown; using the request's history/text instead")
             else:
                 history = stored
+                times = self.history_times[self.user_vocab.get(query.user_id)]
+                return self.recommend_for_history(history, query, notes, float(times[-1]) if len(times) else None)
         return self.recommend_for_history(history, query, notes)
 
-    def recommend_for_history(self, history: np.ndarray, query: Query, notes: list[str] | None = None) -> Recommendation:
-        """:meth:`recommend` for a history given as item positions (``query.history`` is appended).
+    def recommend_for_history(self, history: np.ndarray, query: Query, notes: list[str] | None = None,
+                              last_time: float | None = None) -> Recommendation:  # fmt: skip
+        """:meth:`recommend` for a history given as item positions (``query.history`` is appended);
+        ``last_time`` is the Unix time of the user's latest interaction, when known.
 
         Raises:
             QueryError: As :meth:`recommend`.
@@ -463,7 +473,9 @@ class Recommender:
         context = RequestContext.parse(query.context) if query.context else None
         if query.text is not None and len(query.text) > 2000:
             notes.append("long text: the encoder reads only its first few hundred words")
-        if len(history):
+        if len(history) and self._use_ranker(history):
+            scores, source = self._ranked_scores(history, context, last_time), f"ranker({self.scorer.name})"
+        elif len(history):
             scores, source = self.handover.score(history, self.history_scores(history), query.attributes, self.n_items)
             if query.text is not None:
                 notes.append("text ignored: the user has a history (text + history blending comes later)")
@@ -504,6 +516,23 @@ class Recommender:
                        if moved else [])  # fmt: skip
                 explanations.append(self.explainer.explain(int(item), history, query.text, source, why))
         return Recommendation(self.item_vocab.ids[chosen], chosen_scores, source, notes, explanations)
+
+    def _use_ranker(self, history: np.ndarray) -> bool:
+        if self.ranker is None:
+            return False
+        handover = self.config.handover
+        return not handover.enabled or len(np.unique(history)) >= handover.ramp_end
+
+    def _ranked_scores(self, history: np.ndarray, context: RequestContext | None, last_time: float | None) -> np.ndarray:
+        """Learned-ranker scores for its candidates, above every other item (ordered by the main scorer)."""
+        request_time = time.time()
+        if context is not None and context.timestamp is not None:
+            request_time = context.timestamp
+        inputs = RankerInputs(self.scorer, self.handover.cold, self.popularity, self.item_embeddings, self.time_context)
+        candidates, ranked = self.ranker.rank(inputs, history, last_time, request_time, self.n_items)
+        scores = standardise(self.history_scores(history)) - 1e3
+        scores[candidates] = ranked
+        return scores
 
     def context_boost(self, context: RequestContext, notes: list[str]) -> np.ndarray | None:
         """Standardised context signal to add to standardised scores, ``(n_items,) float32``, or ``None``."""
@@ -577,6 +606,8 @@ class Recommender:
             if self.handover.prior is not None:
                 arrays.update({f"prior/{k}": v for k, v in self.handover.prior.state().items()})
             np.savez(tmp / "arrays.npz", **arrays)
+            if self.ranker is not None:
+                (tmp / "ranker.txt").write_text(self.ranker.model_text)
             self.items.to_parquet(tmp / "items.parquet", index=False)
             (tmp / "config.json").write_text(self.config.model_dump_json(indent=2))
             manifest = {
@@ -591,7 +622,8 @@ class Recommender:
                 "encoder": self.encoder_identity,
                 "n_items": self.n_items,
                 "n_users": len(self.user_vocab),
-                "files": {name: _sha256(tmp / name) for name in ("arrays.npz", "items.parquet", "config.json")},
+                "files": {name: _sha256(tmp / name) for name in ("arrays.npz", "items.parquet", "config.json", "ranker.txt")
+                          if (tmp / name).exists()},
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
             if directory.exists():
@@ -662,8 +694,34 @@ class Recommender:
         model = cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, times,
                     arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder, time_context,
                     cold, prior)  # fmt: skip
+        if "ranker.txt" in manifest["files"]:
+            model.ranker = LearnedRanker(config.ranker, (directory / "ranker.txt").read_text())
         model.removed = set(arrays["removed_items"].tolist())
         return model
+
+
+def _fit_ranker(dataset: Dataset, config: RecommenderConfig, item_vocab: IdVocabulary,
+                embeddings: np.ndarray) -> LearnedRanker:  # fmt: skip
+    """Train the ranking stage on a validation slice carved from ``dataset`` (each user's last 10%)."""
+    from semrec.evaluation.protocols import temporal_holdout
+
+    split = temporal_holdout(dataset.interactions, 0.1, "ranker-validation")
+    users = IdVocabulary(split.train["user_id"].drop_duplicates().tolist(), "user")
+    histories, times = ordered_histories_with_times(split.train, users, item_vocab)
+    data = TrainData(histories, len(item_vocab), embeddings)
+    main = config.build_scorer()
+    main.bind_embeddings(embeddings)
+    inputs = RankerInputs(main.fit(data), ConditionalScorer().fit(data), MostPopularScorer().fit(data), embeddings,
+                          TimeContextModel.fit(histories, times, len(item_vocab)))  # fmt: skip
+    test = split.test[split.test["user_id"].isin(set(users.ids.tolist()))]
+    grouped = test.groupby("user_id")
+    ids = list(grouped.groups)
+    positions = users.index(ids)
+    relevant = [item_vocab.index(grouped.get_group(u)["item_id"].tolist()) for u in ids]
+    request = grouped["timestamp"].min().loc[ids].to_numpy(dtype=float)
+    last = [float(times[p][-1]) if len(times[p]) else None for p in positions]
+    return LearnedRanker.fit(config.ranker, inputs, [histories[p] for p in positions], last, list(request), relevant,
+                             len(item_vocab))  # fmt: skip
 
 
 def _umask() -> int:
