@@ -1,4 +1,5 @@
-"""P1 through the full pipeline: EASE alone vs the learned ranking stage, with and without time features.
+"""P1 through the full pipeline: EASE alone vs the learned ranking stage, with and without time features
+(two seeds, to show the spread).
 
 Each model is fitted on P1's train only (the ranker carves its own validation slice from it);
 every test user is asked once with the request time set to their first test interaction.
@@ -34,11 +35,12 @@ def main() -> None:
     request = grouped["timestamp"].min()
     base = RecommenderConfig(encoder=EncoderConfig(model="use-multilingual"), handover=HandoverConfig(enabled=False),
                              text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))  # fmt: skip
-    variants = {
-        "ease (pipeline)": base,
-        "ranker without time features": base.model_copy(update={"ranker": RankerConfig(enabled=True, time_features=False)}),
-        "ranker with time features": base.model_copy(update={"ranker": RankerConfig(enabled=True, time_features=True)}),
-    }
+    variants = {"ease (pipeline)": base}
+    for seed in (42, 7):
+        for time_features in (False, True):
+            label = f"ranker {'with' if time_features else 'without'} time features, seed {seed}"
+            ranker = RankerConfig(enabled=True, time_features=time_features, seed=seed)
+            variants[label] = base.model_copy(update={"ranker": ranker})
     print("| model | NDCG@10 | Recall@10 | HR@10 | Coverage@10 | ILD@10 | fit s | ms / request |")
     print("|---|---|---|---|---|---|---|---|")
     tags = [frozenset(split_list(g)) for g in data.items["genres"]]

@@ -26,7 +26,7 @@ def parity_data(n_users: int = 120, n_items: int = 40, seed: int = 0) -> Dataset
 
 def test_ranker_stage_fits_ranks_and_survives_the_artifact(hashing, tmp_path):
     config = RecommenderConfig(encoder=EncoderConfig(model="hashing"), handover=HandoverConfig(enabled=False),
-                               ranker=RankerConfig(enabled=True, candidates=10, n_estimators=20, min_child_samples=5))  # fmt: skip
+                               ranker=RankerConfig(enabled=True, candidates=10, n_estimators=20, min_child_samples=5, early_stopping_share=0.0))  # fmt: skip
     model = Recommender.fit(parity_data(), config, encoder=hashing)
     result = model.recommend(Query(user_id="u3", k=5, context={"time": 2_000_000}))
     assert result.source == "ranker(ease)" and len(result.item_ids) == 5

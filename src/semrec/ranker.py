@@ -42,10 +42,16 @@ class RankerConfig(BaseModel):
     """Candidates from the main scorer on the whole history (half as many more from the last items)."""
     time_features: bool = True
     """Use hour/weekday lift and days since the last interaction as features."""
-    n_estimators: int = Field(300, ge=10)
+    n_estimators: int = Field(1000, ge=10)
+    """Upper bound on trees; early stopping on held-out validation users picks the number."""
     learning_rate: float = Field(0.05, gt=0)
-    num_leaves: int = Field(31, ge=2)
-    min_child_samples: int = Field(50, ge=1)
+    num_leaves: int = Field(15, ge=2)
+    min_child_samples: int = Field(200, ge=1)
+    reg_lambda: float = Field(10.0, ge=0)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    early_stopping_share: float = Field(0.2, ge=0, lt=1)
+    """Share of the validation users held out for early stopping (0: no early stopping)."""
     seed: int = 42
 
 
@@ -135,13 +141,35 @@ class LearnedRanker:
             raise ValueError("no relevant item among the ranker's candidates: too little data to train it")
         model = lightgbm.LGBMRanker(objective="lambdarank", n_estimators=config.n_estimators,
                                     learning_rate=config.learning_rate, num_leaves=config.num_leaves,
-                                    min_child_samples=config.min_child_samples, random_state=config.seed,
+                                    min_child_samples=config.min_child_samples, reg_lambda=config.reg_lambda,
+                                    subsample=config.subsample, subsample_freq=1,
+                                    colsample_bytree=config.colsample_bytree, random_state=config.seed,
                                     n_jobs=1, verbose=-1)  # fmt: skip
-        model.fit(np.concatenate(features), np.concatenate(labels), group=[len(c) for c in candidates])
-        return cls(config, model.booster_.model_to_string())
+        order = np.random.default_rng(config.seed).permutation(len(candidates))
+        n_stop = int(config.early_stopping_share * len(candidates))
+        held, fit_on = order[:n_stop], order[n_stop:]
+
+        def stack(rows):
+            return (np.concatenate([features[i] for i in rows]), np.concatenate([labels[i] for i in rows]),
+                    [len(candidates[i]) for i in rows])  # fmt: skip
+
+        x, y, groups = stack(fit_on)
+        if n_stop and any(labels[i].any() for i in held):
+            hx, hy, hgroups = stack(held)
+            model.fit(x, y, group=groups, eval_set=[(hx, hy)], eval_group=[hgroups], eval_at=[10],
+                      callbacks=[lightgbm.early_stopping(50, verbose=False)])  # fmt: skip
+        else:
+            model.fit(x, y, group=groups)
+        return cls(config, model.booster_.model_to_string(num_iteration=model.best_iteration_ or None))
 
     def rank(self, inputs: RankerInputs, history: np.ndarray, last_time: float | None, request_time: float | None,
              n_items: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """``(candidates, scores)`` for one non-empty history; higher is better."""
+        """``(candidates, scores)`` for one non-empty history; higher is better.
+
+        Raises:
+            ValueError: ``inputs.conditional`` is missing (the ranker was trained with it).
+        """
+        if inputs.conditional is None:
+            raise ValueError("the ranker needs the item-conditional model it was trained with")
         candidates, features = candidate_features(inputs, self.config, [history], [last_time], [request_time], n_items)
         return candidates[0], self.booster.predict(features[0]).astype(np.float32)

@@ -288,7 +288,8 @@ class Recommender:
         logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
         time_context = TimeContextModel.fit(histories, times, len(item_vocab))
         cold = None
-        if config.handover.enabled and len(item_vocab) <= ConditionalScorer.Config().max_items:
+        needs_conditional = config.handover.enabled or config.ranker.enabled  # both read P(j | history)
+        if needs_conditional and len(item_vocab) <= ConditionalScorer.Config().max_items:
             cold = ConditionalScorer().fit(data)
         prior = None
         if dataset.users is not None and len(user_vocab):
