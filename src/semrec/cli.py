@@ -58,8 +58,8 @@ def _pydantic_message(exc: ValidationError) -> str:
         where = ".".join(map(str, e["loc"])) or "value"
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            message = f"unknown option for {exc.title}" + (f" (known: {', '.join(exc.title and _known_fields(exc.title))})"
-                                                           if _known_fields(exc.title) else "")  # fmt: skip
+            known = _known_fields(exc.title)
+            message = f"unknown option for {exc.title}" + (f" (known: {', '.join(known)})" if known else "")
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
 

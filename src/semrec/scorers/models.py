@@ -61,6 +61,18 @@ def content_profiles(embeddings: np.ndarray, histories: Sequence[History], half_
     return out
 
 
+def cooccurrence(data: TrainData, max_items: int, name: str) -> np.ndarray:
+    """``X^T X`` of the binary user-item matrix as a dense ``(n_items, n_items) float64`` array.
+
+    Raises:
+        ValueError: ``n_items > max_items`` (the dense matrix would not fit).
+    """
+    if data.n_items > max_items:
+        raise ValueError(f"{name} needs n_items <= max_items ({max_items}); got {data.n_items}")
+    x = data.matrix
+    return (x.T @ x).toarray().astype(np.float64)
+
+
 class ContentProfileConfig(BaseModel):
     """Content profile: a user is the recency-weighted mean of their items' text embeddings."""
 
@@ -130,10 +142,7 @@ class EASEScorer(Scorer):
     Config = EASEConfig
 
     def fit(self, data: TrainData) -> Self:
-        if data.n_items > self.config.max_items:
-            raise ValueError(f"EASE needs n_items <= max_items ({self.config.max_items}); got {data.n_items}")
-        x = data.matrix
-        gram = (x.T @ x).toarray().astype(np.float64)  # (n_items, n_items)
+        gram = cooccurrence(data, self.config.max_items, "EASE")  # (n_items, n_items)
         gram[np.diag_indices_from(gram)] += self.config.l2
         inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
         weights = inverse / (-np.diag(inverse))
@@ -260,10 +269,7 @@ class ConditionalScorer(Scorer):
     Config = ConditionalConfig
 
     def fit(self, data: TrainData) -> Self:
-        if data.n_items > self.config.max_items:
-            raise ValueError(f"item-cond needs n_items <= max_items ({self.config.max_items}); got {data.n_items}")
-        x = data.matrix
-        both = (x.T @ x).toarray().astype(np.float32)  # (n_items, n_items) co-occurrence
+        both = cooccurrence(data, self.config.max_items, "item-cond").astype(np.float32)  # (n_items, n_items)
         counts = np.diag(both).copy()
         np.fill_diagonal(both, 0.0)
         self.weights = both / np.maximum(counts, 1.0)[:, None]  # row i: P(j | i)
