@@ -23,7 +23,7 @@ demo: install
 	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --user 1 -k 10
 	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --text "I love animated movies for kids" -k 10
 	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --text "我最近喜欢看恐怖片" -k 10
-	$(BIN)/semrec evaluate --dataset movielens-100k --protocol P1 --scorers most-popular,ease,als,content-profile --encoder use-multilingual --out $(ARTIFACTS)/eval
+	$(BIN)/semrec evaluate --dataset movielens-100k --protocol P1 --scorers most-popular,ease,als,content-profile,hybrid --encoder use-multilingual --out $(ARTIFACTS)/eval
 
 test: install
 	$(BIN)/python -m pytest

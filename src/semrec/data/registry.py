@@ -21,6 +21,7 @@ class DatasetEntry:
 
 DATASETS: dict[str, DatasetEntry] = {
     movielens.NAME: DatasetEntry(movielens.fetch_movielens_100k, movielens.load_movielens_100k, movielens.TEXT_TEMPLATE),
+    movielens.ML_1M.name: DatasetEntry(movielens.fetch_movielens_1m, movielens.load_movielens_1m, movielens.TEXT_TEMPLATE),
 }
 
 

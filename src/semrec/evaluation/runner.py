@@ -17,6 +17,7 @@ from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, TextEncoder
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
 from semrec.evaluation.protocols import PROTOCOLS
+from semrec.features import item_features, learn_spec
 from semrec.ranking import top_k
 from semrec.recommender import encode_items, item_texts, ordered_histories
 from semrec.scorers import Scorer, TrainData, histories_to_csr
@@ -172,7 +173,7 @@ def prepare(
     embeddings = None
     if encoder is not None:
         embeddings = encode_items(item_texts(dataset.items, text or TextTemplateConfig()), encoder, cache)
-    data = TrainData(train_histories, len(items), embeddings)
+    data = TrainData(train_histories, len(items), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
     tags = [frozenset(split_list(v)) for v in dataset.items.get(tag_field, pd.Series([None] * len(items)))]
     candidates = None
     if split.candidates is not None:

@@ -8,11 +8,14 @@ from semrec.scorers.models import (
     ConditionalScorer,
     ContentProfileScorer,
     EASEScorer,
+    ItemKNNScorer,
     MostPopularScorer,
 )
+from semrec.scorers.sequence import HybridScorer, SequentialRulesScorer
 
 SCORERS: dict[str, type[Scorer]] = {
-    cls.name: cls for cls in (MostPopularScorer, ContentProfileScorer, EASEScorer, ALSScorer, ConditionalScorer)
+    cls.name: cls for cls in (MostPopularScorer, ContentProfileScorer, EASEScorer, ALSScorer, ItemKNNScorer, ConditionalScorer,
+                      SequentialRulesScorer, HybridScorer)
 }
 """Registry: scorer name (as used by the CLI and configs) -> class."""
 
@@ -30,6 +33,7 @@ def scorer_class(name: str) -> type[Scorer]:
 
 
 __all__ = [
-    "SCORERS", "ALSScorer", "ConditionalScorer", "ContentProfileScorer", "EASEScorer", "History", "MostPopularScorer",
+    "SCORERS", "ALSScorer", "ConditionalScorer", "ContentProfileScorer", "EASEScorer", "History", "HybridScorer",
+    "ItemKNNScorer", "MostPopularScorer", "SequentialRulesScorer",
     "Scorer", "TrainData", "histories_to_csr", "recency_weights", "scorer_class",
 ]  # fmt: skip

@@ -59,11 +59,13 @@ class TrainData:
         histories: One :data:`History` per user position.
         n_items: Catalogue size; item positions are ``0 .. n_items-1``.
         item_embeddings: ``(n_items, dim) float32``, L2-normalised text embeddings, or ``None``.
+        item_features: ``(n_items, n_features) float32`` side features (:mod:`semrec.features`), or ``None``.
     """
 
     histories: list[History]
     n_items: int
     item_embeddings: np.ndarray | None = None
+    item_features: np.ndarray | None = None
     _matrix: sp.csr_matrix | None = field(default=None, repr=False)
 
     @property
@@ -84,6 +86,8 @@ class Scorer(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[BaseModel]]
     requires_embeddings: ClassVar[bool] = False
+    handles_new_users: ClassVar[bool] = False
+    """True when the scorer models short histories itself (the pipeline then skips its generic hand-over)."""
 
     def __init__(self, config: BaseModel | None = None) -> None:
         self.config = config if config is not None else self.Config()

@@ -126,6 +126,9 @@ class EASEConfig(BaseModel):
     """L2 regularisation lambda (200 is best on ML-100K P1 validation)."""
     max_items: int = Field(40_000, ge=1)
     """Refuse catalogues larger than this: EASE holds an (n_items, n_items) float32 matrix."""
+    last_n: int | None = Field(None, ge=1)
+    """Score from each history's last ``last_n`` items only (PROTOCOL.md's recency-aware baseline
+    uses 20); ``None``: the whole history."""
 
 
 class EASEScorer(Scorer):
@@ -154,6 +157,8 @@ class EASEScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
+        if self.config.last_n is not None:
+            histories = [h[-self.config.last_n :] for h in histories]
         if len(histories) <= 16:  # serving: gather and sum the history's rows of B (no copy of B)
             out = np.zeros((len(histories), self.n_items), dtype=np.float32)
             for row, history in enumerate(histories):
@@ -241,6 +246,50 @@ class ALSScorer(Scorer):
         self.model = self._model()
         self.model.item_factors = state["item_factors"].astype(np.float32)
         self.model.user_factors = np.zeros((0, self.config.factors), dtype=np.float32)
+        self.n_items = n_items
+
+
+class ItemKNNConfig(BaseModel):
+    """Item-kNN hyper-parameters (PROTOCOL.md reference: cosine, K = 800)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    neighbours: int = Field(800, ge=1)
+    """Neighbours kept per item (``implicit``'s ``K``)."""
+
+
+class ItemKNNScorer(Scorer):
+    """Item-based kNN with cosine similarity (``implicit.nearest_neighbours.CosineRecommender``).
+
+    Scores are ``x_u S`` with ``S`` the library's sparse top-``K`` item-item cosine matrix.
+
+    References:
+        B. Sarwar et al. Item-Based Collaborative Filtering Recommendation Algorithms. WWW 2001.
+    """
+
+    name = "item-knn"
+    Config = ItemKNNConfig
+
+    def fit(self, data: TrainData) -> Self:
+        from implicit.nearest_neighbours import CosineRecommender
+
+        model = CosineRecommender(K=self.config.neighbours)
+        model.fit(data.matrix.tocsr(), show_progress=False)
+        self.similarity = model.similarity.tocsr().astype(np.float32)  # (n_items, n_items) sparse
+        self.n_items = data.n_items
+        return self
+
+    def _score(self, histories: Sequence[History]) -> np.ndarray:
+        return (histories_to_csr(histories, self.n_items) @ self.similarity).toarray()
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        s = self.similarity
+        return {"data": s.data, "indices": s.indices, "indptr": s.indptr}
+
+    def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
+        import scipy.sparse as sp
+
+        self.similarity = sp.csr_matrix((state["data"], state["indices"], state["indptr"]), shape=(n_items, n_items))
         self.n_items = n_items
 
 
