@@ -31,6 +31,7 @@ from semrec.evaluation.runner import METRICS, Prepared, prepare, rank_users
 from semrec.ranking import top_k
 from semrec.rerank import build_reranker
 from semrec.evaluation.baselines import baselines, lightfm_lists
+from semrec.evaluation.diversity import rerank_lists
 from semrec.scorers import EASEScorer, HybridScorer, Scorer, histories_to_csr
 from semrec.text import TextTemplateConfig
 
@@ -43,12 +44,7 @@ def diversified(prepared: Prepared, scorer: Scorer, level: float, k: int = 10, p
     candidates, relevance = top_k(scorer.score(prepared.histories), pool,
                                   histories_to_csr(prepared.histories, len(prepared.items)))  # fmt: skip
     reranker = build_reranker("topic", prepared.data.item_embeddings, prepared.dataset.items["genres"].tolist())
-    lists = np.full((len(prepared.histories), k), -1, dtype=np.int64)
-    for row, history in enumerate(prepared.histories):
-        valid = candidates[row] >= 0
-        picked = reranker.rerank(candidates[row][valid], relevance[row][valid], history, k, level)
-        lists[row, : len(picked)] = picked
-    return lists
+    return rerank_lists(reranker, candidates, relevance, prepared.histories, k, level)
 
 
 def diversity_level(validation: Prepared, levels=(0.05, 0.1, 0.15, 0.2, 0.25, 0.3)) -> float:

@@ -296,7 +296,7 @@ class Recommender:
         if dataset.users is not None and len(user_vocab):
             tags = items["genres"].tolist() if "genres" in items else None
             prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
-        ranker = _fit_ranker(dataset, config, item_vocab, embeddings) if config.ranker.enabled else None
+        ranker = _fit_ranker(dataset, config, item_vocab, embeddings, data.item_features) if config.ranker.enabled else None
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
                    popularity, encoder, time_context, cold, prior, ranker)  # fmt: skip
 
@@ -707,14 +707,14 @@ class Recommender:
 
 
 def _fit_ranker(dataset: Dataset, config: RecommenderConfig, item_vocab: IdVocabulary,
-                embeddings: np.ndarray) -> LearnedRanker:  # fmt: skip
+                embeddings: np.ndarray, features: np.ndarray) -> LearnedRanker:  # fmt: skip
     """Train the ranking stage on a validation slice carved from ``dataset`` (each user's last 10%)."""
     from semrec.evaluation.protocols import temporal_holdout
 
     split = temporal_holdout(dataset.interactions, 0.1, "ranker-validation")
     users = IdVocabulary(split.train["user_id"].drop_duplicates().tolist(), "user")
     histories, times = ordered_histories_with_times(split.train, users, item_vocab)
-    data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
+    data = TrainData(histories, len(item_vocab), embeddings, features)
     main = config.build_scorer()
     main.bind_embeddings(embeddings)
     inputs = RankerInputs(main.fit(data), ConditionalScorer().fit(data), MostPopularScorer().fit(data), embeddings,

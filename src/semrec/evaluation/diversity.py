@@ -11,7 +11,7 @@ import numpy as np
 
 from semrec.evaluation.runner import Prepared
 from semrec.ranking import top_k
-from semrec.rerank import build_reranker
+from semrec.rerank import Reranker, build_reranker
 from semrec.scorers import Scorer, histories_to_csr
 
 FRONTIER_METRICS = ("NDCG", "Recall", "ILD", "Coverage", "Novelty")
@@ -85,6 +85,21 @@ class FrontierReport:
         plt.close(fig)
 
 
+def rerank_lists(reranker: Reranker, candidates: np.ndarray, relevance: np.ndarray, histories: Sequence[np.ndarray],
+                 k: int, level: float) -> np.ndarray:  # fmt: skip
+    """Re-rank each row's ``(pool,)`` candidates (``-1`` padded, scores in ``relevance``) at ``level``.
+
+    Returns:
+        ``(len(histories), k) int64`` item positions, ``-1`` padded.
+    """
+    lists = np.full((len(histories), k), -1, dtype=np.int64)
+    for row, history in enumerate(histories):
+        valid = candidates[row] >= 0
+        picked = reranker.rerank(candidates[row][valid], relevance[row][valid], history, k, level)
+        lists[row, : len(picked)] = picked
+    return lists
+
+
 def frontier(
     prepared: Prepared,
     base: Scorer,
@@ -126,10 +141,6 @@ def frontier(
     for name in rerankers:
         reranker = build_reranker(name, item_embeddings, item_tags)
         for level in levels:
-            lists = np.full((len(prepared.histories), k), -1, dtype=np.int64)
-            for row, history in enumerate(prepared.histories):
-                valid = candidates[row] >= 0
-                picked = reranker.rerank(candidates[row][valid], relevance[row][valid], history, k, level)
-                lists[row, : len(picked)] = picked
+            lists = rerank_lists(reranker, candidates, relevance, prepared.histories, k, level)
             report.points.append(FrontierPoint(f"{name} d={level:g}", name, float(level), prepared.metrics(lists, k)))
     return report

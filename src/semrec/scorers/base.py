@@ -36,6 +36,21 @@ def histories_to_csr(histories: Sequence[History], n_items: int) -> sp.csr_matri
     return matrix
 
 
+def sparse_times_dense(x: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
+    """``x @ dense`` as a dense ``(x.shape[0], dense.shape[1]) float32`` array, without copying ``dense``.
+
+    A few rows (serving) gather and weight ``dense``'s rows; a batch uses one BLAS product.
+    """
+    if x.shape[0] > 16:
+        return x.toarray() @ dense
+    out = np.zeros((x.shape[0], dense.shape[1]), dtype=np.float32)
+    for row in range(x.shape[0]):
+        start, end = x.indptr[row], x.indptr[row + 1]
+        if end > start:
+            out[row] = x.data[start:end] @ dense[x.indices[start:end]]
+    return out
+
+
 def recency_weights(length: int, half_life: float | None) -> np.ndarray:
     """Exponential-decay weights of a history of ``length`` items, oldest first.
 

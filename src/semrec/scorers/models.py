@@ -14,7 +14,7 @@ import numpy as np
 import scipy.linalg
 from pydantic import BaseModel, ConfigDict, Field
 
-from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, recency_weights
+from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, recency_weights, sparse_times_dense
 
 logger = logging.getLogger(__name__)
 
@@ -159,14 +159,7 @@ class EASEScorer(Scorer):
     def _score(self, histories: Sequence[History]) -> np.ndarray:
         if self.config.last_n is not None:
             histories = [h[-self.config.last_n :] for h in histories]
-        if len(histories) <= 16:  # serving: gather and sum the history's rows of B (no copy of B)
-            out = np.zeros((len(histories), self.n_items), dtype=np.float32)
-            for row, history in enumerate(histories):
-                if len(history):
-                    out[row] = self.weights[np.unique(history)].sum(axis=0)
-            return out
-        # batches: dense BLAS product (scipy's sparse @ dense copies B on every call)
-        return histories_to_csr(histories, self.n_items).toarray() @ self.weights
+        return sparse_times_dense(histories_to_csr(histories, self.n_items), self.weights)
 
     def contributions(self, history: History, item: int) -> np.ndarray:
         """Exact share of each history item in ``item``'s score: ``B[history, item]``, ``(len(history),) float32``.

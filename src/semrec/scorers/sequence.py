@@ -34,8 +34,8 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from semrec.errors import NotFittedError
-from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr
-from semrec.scorers.models import cooccurrence
+from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, sparse_times_dense
+from semrec.scorers.models import EASEConfig, EASEScorer
 
 Normalisation = Literal["row", "sqrt-row", "none"]
 
@@ -104,23 +104,9 @@ def sequential_rules(histories: Sequence[History], n_items: int, window: int, ga
     return rules
 
 
-def sparse_times_dense(x: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
-    """``x @ dense`` as a dense ``(x.shape[0], dense.shape[1]) float32`` array, without copying ``dense``.
-
-    A few rows (serving) gather and weight ``dense``'s rows; a batch uses one BLAS product.
-    """
-    if x.shape[0] > 16:
-        return x.toarray() @ dense
-    out = np.zeros((x.shape[0], dense.shape[1]), dtype=np.float32)
-    for row in range(x.shape[0]):
-        start, end = x.indptr[row], x.indptr[row + 1]
-        if end > start:
-            out[row] = x.data[start:end] @ dense[x.indices[start:end]]
-    return out
-
-
 def standardise_rows(scores: np.ndarray) -> np.ndarray:
-    """Each row to mean 0, standard deviation 1 (a constant row becomes 0)."""
+    """Each row to mean 0, standard deviation 1 (a constant row becomes 0): the batch form of
+    :func:`semrec.context.standardise` for rows without infinities."""
     scores = np.asarray(scores, dtype=np.float32)
     mean = scores.mean(axis=1, keepdims=True)
     std = scores.std(axis=1, keepdims=True)
@@ -248,12 +234,7 @@ class HybridScorer(Scorer):
             raise ValueError(f"hybrid needs n_items <= max_items ({c.max_items}); got {data.n_items}")
         n = data.n_items
         counts = np.asarray(data.matrix.sum(axis=0)).ravel()
-        gram = cooccurrence(data, c.max_items, "hybrid")
-        gram[np.diag_indices_from(gram)] += c.l2
-        inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
-        weights = inverse / (-np.diag(inverse))
-        weights[np.diag_indices_from(weights)] = 0.0
-        weights = weights.astype(np.float32)
+        weights = EASEScorer(EASEConfig(l2=c.l2, max_items=c.max_items)).fit(data).weights
         warm = counts > 0
         self.bridged = np.zeros(n, dtype=bool)
         if c.bridge and (~warm).any() and warm.sum() > 1:
