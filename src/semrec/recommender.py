@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
 from semrec.demographics import DemographicPrior, FactorPrior, fit_prior, prior_from_state
-from semrec.features import item_features, learn_spec
+from semrec.features import Projection, item_features, learn_spec
 from semrec.handover import Handover, HandoverConfig
 from semrec.ranker import LearnedRanker, RankerConfig, RankerInputs
 from semrec.data.tables import Dataset, split_list
@@ -227,8 +227,10 @@ class Recommender:
         cold: ConditionalScorer | None = None,
         prior: DemographicPrior | FactorPrior | None = None,
         ranker: LearnedRanker | None = None,
+        projection: Projection | None = None,
     ) -> None:
         self.config = config
+        self.projection = projection
         self.ranker = ranker
         self.time_context = time_context
         self.handover = Handover(config.handover, scorer, cold, prior, popularity)
@@ -282,6 +284,10 @@ class Recommender:
         started = time.perf_counter()
         embeddings = encode_items(texts, encoder, cache, progress)
         logger.info("encoded %d item texts in %.1f s", len(texts), time.perf_counter() - started)
+        projection = None
+        if config.encoder.pca_dim is not None:
+            projection = Projection.fit(embeddings, config.encoder.pca_dim)
+            embeddings = projection.apply(embeddings)
         data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
         popularity = MostPopularScorer().fit(data)
         started = time.perf_counter()
@@ -298,7 +304,7 @@ class Recommender:
             prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
         ranker = _fit_ranker(dataset, config, item_vocab, embeddings, data.item_features) if config.ranker.enabled else None
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
-                   popularity, encoder, time_context, cold, prior, ranker)  # fmt: skip
+                   popularity, encoder, time_context, cold, prior, ranker, projection)  # fmt: skip
 
     # ------------------------------------------------------------------ catalogue changes
     @property
@@ -323,7 +329,7 @@ class Recommender:
         row.update({k: v for k, v in fields.items() if k not in ("item_id", "text")})
         row["item_id"] = str(item_id)
         text = item_texts(pd.DataFrame([row]), self.config.text)[0] or str(item_id)
-        vector = self.encoder.encode([text], kind="document")[0].astype(np.float32)
+        vector = self.embed([text], "document")[0]
         row["text"] = text
         position = self.item_vocab.get(item_id)
         if position is None:
@@ -400,8 +406,12 @@ class Recommender:
             if not stripped:
                 raise QueryError("text query is empty (or whitespace only); give some words or omit it")
             cleaned.append(stripped[:MAX_TEXT_CHARS])
-        queries = self.encoder.encode(cleaned, kind="query")  # (n, dim)
-        return queries @ self.item_embeddings.T
+        return self.embed(cleaned, "query") @ self.item_embeddings.T
+
+    def embed(self, texts: Sequence[str], kind: Literal["query", "document"]) -> np.ndarray:
+        """``(len(texts), dim) float32`` vectors in the item-embedding space (PCA-projected when configured)."""
+        vectors = np.asarray(self.encoder.encode(list(texts), kind=kind), dtype=np.float32)
+        return vectors if self.projection is None else self.projection.apply(vectors)
 
     def history_scores(self, history: np.ndarray) -> np.ndarray:
         """Scores of every item for one history: the scorer for fitted items, text for newer ones.
@@ -611,6 +621,8 @@ class Recommender:
                 arrays["cold/weights"] = self.handover.cold.weights
             if self.handover.prior is not None:
                 arrays.update({f"prior/{k}": v for k, v in self.handover.prior.state().items()})
+            if self.projection is not None:
+                arrays["pca/mean"], arrays["pca/components"] = self.projection.mean, self.projection.components
             np.savez(tmp / "arrays.npz", **arrays)
             if self.ranker is not None:
                 (tmp / "ranker.txt").write_text(self.ranker.model_text)
@@ -699,7 +711,8 @@ class Recommender:
         prior = prior_from_state(prior_state) if prior_state else None
         model = cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, times,
                     arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder, time_context,
-                    cold, prior)  # fmt: skip
+                    cold, prior, None,
+                    Projection(arrays["pca/mean"], arrays["pca/components"]) if "pca/mean" in arrays else None)  # fmt: skip
         if "ranker.txt" in manifest["files"]:
             model.ranker = LearnedRanker(config.ranker, (directory / "ranker.txt").read_text())
         model.removed = set(arrays["removed_items"].tolist())

@@ -17,7 +17,7 @@ from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, TextEncoder
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
 from semrec.evaluation.protocols import PROTOCOLS
-from semrec.features import item_features, learn_spec
+from semrec.features import Projection, item_features, learn_spec
 from semrec.ranking import top_k
 from semrec.recommender import encode_items, item_texts, ordered_histories
 from semrec.scorers import Scorer, TrainData, histories_to_csr
@@ -145,11 +145,13 @@ def prepare(
     cache: EmbeddingCache | None = None,
     tag_field: str = "genres",
     n_onboarding: int = 5,
+    pca_dim: int | None = None,
 ) -> Prepared:
     """Split ``dataset`` by ``protocol`` and index it; item texts are encoded when ``encoder`` is given.
 
     Args:
         n_onboarding: P2 only: interactions each cold user reveals (0 = none: attributes/text only).
+        pca_dim: Project item embeddings onto this many principal components (:class:`~semrec.features.Projection`).
 
     Raises:
         ValueError: Unknown protocol.
@@ -173,6 +175,8 @@ def prepare(
     embeddings = None
     if encoder is not None:
         embeddings = encode_items(item_texts(dataset.items, text or TextTemplateConfig()), encoder, cache)
+        if pca_dim is not None:
+            embeddings = Projection.fit(embeddings, pca_dim).apply(embeddings)
     data = TrainData(train_histories, len(items), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
     tags = [frozenset(split_list(v)) for v in dataset.items.get(tag_field, pd.Series([None] * len(items)))]
     candidates = None
@@ -193,6 +197,7 @@ def evaluate(
     cache: EmbeddingCache | None = None,
     tag_field: str = "genres",
     n_onboarding: int = 5,
+    pca_dim: int | None = None,
 ) -> EvaluationReport:
     """Evaluate ``scorers`` (unfitted; each is fitted on the protocol's train split).
 
@@ -203,6 +208,7 @@ def evaluate(
         k: List length.
         encoder, text, cache: How item texts are built and encoded (only if a scorer needs them).
         tag_field: Item column with ``"A|B"`` tags for ILD@k (genres); missing -> no tags.
+        pca_dim: Project item embeddings onto this many principal components first (``None``: whole).
 
     Returns:
         An :class:`EvaluationReport`.
@@ -213,7 +219,7 @@ def evaluate(
     needs_text = any(s.requires_embeddings for s in scorers)
     if needs_text and encoder is None:
         raise ValueError("a text scorer needs an encoder")
-    prepared = prepare(dataset, protocol, encoder if needs_text else None, text, cache, tag_field, n_onboarding)
+    prepared = prepare(dataset, protocol, encoder if needs_text else None, text, cache, tag_field, n_onboarding, pca_dim)
     label = f"P2 (n={n_onboarding})" if protocol == "P2" else protocol
     report = EvaluationReport(label, dataset.name, k, prepared.n_train, prepared.n_test, len(prepared.histories))
     for scorer in scorers:
