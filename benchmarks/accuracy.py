@@ -2,7 +2,8 @@
 
 Per protocol: MostPopular, ItemKNN (implicit, cosine, K=800), ALS (implicit, 128 factors), EASE
 (lambda 200), EASE over each user's last 20 train items (the recency-aware baseline), LightFM
-WARP with features (ML-100K only: 64 components, learning rate 0.05, 60 epochs), and semrec's
+WARP with features (ML-100K only: 64 components, learning rate 0.05, 60 epochs), semrec's
+factorisation machine (:class:`semrec.scorers.FMScorer`, untuned defaults) and semrec's
 hybrid (:class:`semrec.scorers.HybridScorer`, defaults chosen by ``benchmarks/tune_hybrid.py`` on
 validation slices of train). On P1 also the hybrid followed by topic diversification, at the
 smallest level whose ILD@10 on the P1 validation slice reaches EASE's there. Every metric @10, fit seconds, users/s of full-catalogue top-10, the
@@ -32,7 +33,7 @@ from semrec.ranking import top_k
 from semrec.rerank import build_reranker
 from semrec.evaluation.baselines import baselines, lightfm_lists
 from semrec.evaluation.diversity import rerank_lists
-from semrec.scorers import EASEScorer, HybridScorer, Scorer, histories_to_csr
+from semrec.scorers import EASEScorer, FMScorer, HybridScorer, Scorer, histories_to_csr
 from semrec.text import TextTemplateConfig
 
 ACCURACY = ("NDCG", "Recall", "HR", "MRR", "Precision")
@@ -63,6 +64,7 @@ def run_protocol(prepared: Prepared, with_lightfm: bool, k: int = 10, level: flo
     """``(model, metrics, fit seconds, users/s)`` rows, baselines first, the hybrid last."""
     rows = []
     models = baselines()
+    models[f"{SEMREC[:6]} FM (Rendle 2010, BPR)"] = FMScorer()
     models[SEMREC] = HybridScorer()
     for name, scorer in models.items():
         started = time.perf_counter()
@@ -100,7 +102,7 @@ def table(title: str, rows: list[tuple[str, dict, float, float]]) -> str:
         speed = "n/a" if np.isnan(users_s) else f"{users_s:,.0f}"
         lines.append(f"| {name} | " + " | ".join(f"{m[x]:.4f}" for x in METRICS) + f" | {fit_s:.1f} | {speed} |")
     ours = rows[-1][1]
-    base_rows = [r for r in rows if not r[0].startswith(SEMREC)]
+    base_rows = [r for r in rows if not r[0].startswith("semrec")]
     best = {m: max(r[1][m] for r in base_rows) for m in ACCURACY}
     best_name = max(base_rows, key=lambda r: r[1]["NDCG"])[0]
     lines.append("| semrec / best baseline | " + " | ".join(f"{ours[m] / best[m]:.3f}" if m in best else "" for m in METRICS)

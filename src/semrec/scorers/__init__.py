@@ -11,11 +11,12 @@ from semrec.scorers.models import (
     ItemKNNScorer,
     MostPopularScorer,
 )
+from semrec.scorers.fm import FMScorer
 from semrec.scorers.sequence import HybridScorer, SequentialRulesScorer
 
 SCORERS: dict[str, type[Scorer]] = {
     cls.name: cls for cls in (MostPopularScorer, ContentProfileScorer, EASEScorer, ALSScorer, ItemKNNScorer, ConditionalScorer,
-                      SequentialRulesScorer, HybridScorer)
+                      SequentialRulesScorer, HybridScorer, FMScorer)
 }
 """Registry: scorer name (as used by the CLI and configs) -> class."""
 
@@ -33,7 +34,7 @@ def scorer_class(name: str) -> type[Scorer]:
 
 
 __all__ = [
-    "SCORERS", "ALSScorer", "ConditionalScorer", "ContentProfileScorer", "EASEScorer", "History", "HybridScorer",
+    "SCORERS", "ALSScorer", "ConditionalScorer", "ContentProfileScorer", "EASEScorer", "FMScorer", "History", "HybridScorer",
     "ItemKNNScorer", "MostPopularScorer", "SequentialRulesScorer",
     "Scorer", "TrainData", "histories_to_csr", "recency_weights", "scorer_class",
 ]  # fmt: skip
