@@ -70,3 +70,19 @@ def test_pipeline_uses_the_hybrid_for_short_histories(checker, hashing, tmp_path
     model.save(tmp_path / "m")
     again = Recommender.load(tmp_path / "m", encoder=hashing)
     assert again.recommend(Query(history=["i0", "i2"], k=3)).item_ids.tolist() == result.item_ids.tolist()
+
+
+def test_items_added_after_fit_are_scored_through_the_bridge(checker, hashing, tmp_path):
+    model = Recommender.fit(checker, RecommenderConfig(scorer="hybrid"), encoder=hashing)
+    assert len(model.scorer.bridge_rows) == N_CHECKER  # fitted although every item is warm
+    # the titles say nothing about parity; only the genres (side features) do
+    model.upsert_item("new-even", {"title": "Film", "genres": "Even|Numbers"})
+    model.upsert_item("new-odd", {"title": "Film", "genres": "Odd|Numbers"})
+    even_user = [f"i{i}" for i in range(2, 20, 2)]
+    scores = model.history_scores(model.item_vocab.index(even_user))
+    even, odd = model.item_vocab.index(["new-even", "new-odd"])
+    assert scores[even] > scores[odd]
+    model.save(tmp_path / "m")
+    again = Recommender.load(tmp_path / "m", encoder=hashing)
+    assert again.feature_spec == model.feature_spec
+    np.testing.assert_array_equal(again.history_scores(again.item_vocab.index(even_user)), scores)

@@ -73,19 +73,19 @@ def _known_fields(model_name: str) -> list[str]:
     return []
 
 
-def _mapping(pairs: list[str] | None, option: str) -> dict[str, str]:
+def _mapping(pairs: list[str] | None, option: str, form: str = "FIELD=COLUMN") -> dict[str, str]:
     out = {}
     for pair in pairs or []:
         field, sep, column = pair.partition("=")
         if not sep or not field.strip() or not column.strip():
-            raise ValueError(f"{option} expects FIELD=COLUMN, got {pair!r}")
+            raise ValueError(f"{option} expects {form}, got {pair!r}")
         out[field.strip()] = column.strip()
     return out
 
 
 def _params(pairs: list[str] | None) -> dict[str, object]:
     out: dict[str, object] = {}
-    for key, value in _mapping(pairs, "--param").items():
+    for key, value in _mapping(pairs, "--param", "KEY=VALUE").items():
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:

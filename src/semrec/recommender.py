@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
 from semrec.demographics import DemographicPrior, FactorPrior, fit_prior, prior_from_state
-from semrec.features import Projection, item_features, learn_spec
+from semrec.features import FeatureSpec, Projection, item_features, learn_spec
 from semrec.handover import Handover, HandoverConfig
 from semrec.ranker import LearnedRanker, RankerConfig, RankerInputs
 from semrec.data.tables import Dataset, split_list
@@ -228,9 +228,11 @@ class Recommender:
         prior: DemographicPrior | FactorPrior | None = None,
         ranker: LearnedRanker | None = None,
         projection: Projection | None = None,
+        feature_spec: FeatureSpec | None = None,
     ) -> None:
         self.config = config
         self.projection = projection
+        self.feature_spec = feature_spec
         self.ranker = ranker
         self.time_context = time_context
         self.handover = Handover(config.handover, scorer, cold, prior, popularity)
@@ -288,7 +290,8 @@ class Recommender:
         if config.encoder.pca_dim is not None:
             projection = Projection.fit(embeddings, config.encoder.pca_dim)
             embeddings = projection.apply(embeddings)
-        data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
+        feature_spec = learn_spec(dataset.items)
+        data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, feature_spec))
         popularity = MostPopularScorer().fit(data)
         started = time.perf_counter()
         scorer.fit(data)
@@ -304,7 +307,7 @@ class Recommender:
             prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
         ranker = _fit_ranker(dataset, config, item_vocab, embeddings, data.item_features) if config.ranker.enabled else None
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
-                   popularity, encoder, time_context, cold, prior, ranker, projection)  # fmt: skip
+                   popularity, encoder, time_context, cold, prior, ranker, projection, feature_spec)  # fmt: skip
 
     # ------------------------------------------------------------------ catalogue changes
     @property
@@ -423,15 +426,21 @@ class Recommender:
         main = self.scorer.score([history[history < n_scored]])[0]
         if self.n_items == n_scored:
             return main
-        # items added after fit: percentile of text similarity among fitted items -> same percentile of main scores
-        from semrec.scorers.models import content_profiles
+        # items added after fit: an affinity comparable between fitted and new items (the scorer's
+        # text-to-behaviour bridge when it has one, else text similarity to the history), then the
+        # new item's percentile among fitted items -> the same percentile of the main scores
+        affinity = None
+        bridge = getattr(self.scorer, "bridge_scores", None)
+        if bridge is not None and self.feature_spec is not None:
+            if "fresh_features" not in self._derived:
+                self._derived["fresh_features"] = item_features(self.items.iloc[n_scored:], self.feature_spec)
+            affinity = bridge(history[history < n_scored], self.item_embeddings[n_scored:], self._derived["fresh_features"])
+        if affinity is None:
+            from semrec.scorers.models import content_profiles
 
-        profile = content_profiles(self.item_embeddings, [history], 3.0)[0]
-        known = np.sort(self.item_embeddings[:n_scored] @ profile)
-        fresh = self.item_embeddings[n_scored:] @ profile
-        quantile = np.searchsorted(known, fresh, side="right") / max(n_scored, 1)
-        mapped = np.sort(main)[np.clip((quantile * (n_scored - 1)).round().astype(int), 0, n_scored - 1)]
-        return np.concatenate([main, mapped.astype(np.float32)])
+            profile = content_profiles(self.item_embeddings, [history], 3.0)[0]
+            affinity = (self.item_embeddings[:n_scored] @ profile, self.item_embeddings[n_scored:] @ profile)
+        return np.concatenate([main, _quantile_map(affinity[0], affinity[1], main)])
 
     def history_of(self, user_id: str) -> np.ndarray | None:
         """Stored history of a known user (oldest first), or ``None`` if unknown."""
@@ -459,7 +468,9 @@ class Recommender:
         if query.user_id is not None:
             stored = self.history_of(query.user_id)
             if stored is None:
-                notes.append(f"user {query.user_id!r} is unknown; using the request's history/text instead")
+                given = query.history or query.text is not None or query.attributes
+                notes.append(f"user {query.user_id!r} is unknown; " + ("using the request's history/text/attributes instead"
+                                                                       if given else "falling back"))  # fmt: skip
             else:
                 history = stored
                 times = self.history_times[self.user_vocab.get(query.user_id)]
@@ -623,6 +634,8 @@ class Recommender:
                 arrays.update({f"prior/{k}": v for k, v in self.handover.prior.state().items()})
             if self.projection is not None:
                 arrays["pca/mean"], arrays["pca/components"] = self.projection.mean, self.projection.components
+            if self.feature_spec is not None:
+                arrays["feature_spec"] = np.array(self.feature_spec.to_json())
             np.savez(tmp / "arrays.npz", **arrays)
             if self.ranker is not None:
                 (tmp / "ranker.txt").write_text(self.ranker.model_text)
@@ -712,11 +725,25 @@ class Recommender:
         model = cls(config, items, IdVocabulary(arrays["user_ids"], "user"), histories, times,
                     arrays["item_embeddings"], manifest["encoder"], scorer, popularity, encoder, time_context,
                     cold, prior, None,
-                    Projection(arrays["pca/mean"], arrays["pca/components"]) if "pca/mean" in arrays else None)  # fmt: skip
+                    Projection(arrays["pca/mean"], arrays["pca/components"]) if "pca/mean" in arrays else None,
+                    FeatureSpec.from_json(str(arrays["feature_spec"])) if "feature_spec" in arrays else None)  # fmt: skip
         if "ranker.txt" in manifest["files"]:
             model.ranker = LearnedRanker(config.ranker, (directory / "ranker.txt").read_text())
         model.removed = set(arrays["removed_items"].tolist())
         return model
+
+
+def _quantile_map(known: np.ndarray, fresh: np.ndarray, main: np.ndarray) -> np.ndarray:
+    """Map ``fresh`` affinities onto the main score scale: a value's (interpolated) rank among the
+    fitted items' ``known`` affinities picks the main score of the same rank.
+
+    Returns:
+        ``(len(fresh),) float32``.
+    """
+    values, counts = np.unique(np.asarray(known, dtype=np.float64), return_counts=True)
+    mid_rank = np.cumsum(counts) - (counts + 1) / 2.0  # mean rank of each distinct value (ties share it)
+    rank = np.interp(fresh, values, mid_rank) if len(values) > 1 else np.full(len(fresh), mid_rank[0])
+    return np.interp(rank, np.arange(len(main)), np.sort(main)).astype(np.float32)
 
 
 def _fit_ranker(dataset: Dataset, config: RecommenderConfig, item_vocab: IdVocabulary,

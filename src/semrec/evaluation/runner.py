@@ -64,7 +64,7 @@ class EvaluationReport:
         head = ["scorer", *[f"{m}@{k}" for m in METRICS], "fit s", "users/s"]
         lines = [
             f"{self.protocol} on {self.dataset}: {self.n_users} users, {self.n_train} train / {self.n_test} test, "
-            "full-catalogue ranking, binary relevance",
+            f"{'cold items ranked among themselves' if self.protocol == 'P3' else 'full-catalogue ranking'}, binary relevance",
             "",
             "| " + " | ".join(head) + " |",
             "|" + "|".join("---" for _ in head) + "|",

@@ -96,8 +96,8 @@ class FMScorer(Scorer):
         users, items = matrix.nonzero()
         lengths = np.diff(matrix.indptr).astype(np.float32)
         coo = matrix.tocoo()
-        bags = torch.sparse_coo_tensor(torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64)), torch.ones(len(coo.row)),
-                                       matrix.shape).coalesce()  # fmt: skip
+        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        bags = torch.sparse_coo_tensor(indices, torch.ones(len(coo.row)), matrix.shape, check_invariants=True).coalesce()
 
         def item_side(index):
             """``(q, b)``: cross vectors and item terms (linear + pairs inside the item side)."""

@@ -237,13 +237,19 @@ class HybridScorer(Scorer):
         weights = EASEScorer(EASEConfig(l2=c.l2, max_items=c.max_items)).fit(data).weights
         warm = counts > 0
         self.bridged = np.zeros(n, dtype=bool)
-        if c.bridge and (~warm).any() and warm.sum() > 1:
-            features = self._bridge_features(data)
-            if features is not None:
-                cold = np.flatnonzero(~warm)
-                warm_index = np.flatnonzero(warm)
-                mapping = ridge_bridge(features[warm_index], weights[np.ix_(warm_index, warm_index)].T, c.bridge_l2)
-                weights[np.ix_(warm_index, cold)] = (features[cold] @ mapping).T
+        self.bridge_rows = np.zeros(0, dtype=np.int64)  # warm items whose EASE weights the bridge predicts
+        self.bridge_map = np.zeros((0, 0), dtype=np.float32)
+        self.bridge_layout = np.zeros(2, dtype=np.int64)  # (embedding dim, side-feature count) of its inputs
+        inputs = self._bridge_inputs(data.item_embeddings, data.item_features, n) if c.bridge else None
+        if inputs is not None and warm.sum() > 1:  # fitted even when every item is warm: items added later use it
+            self.bridge_rows = np.flatnonzero(warm)
+            self.bridge_map = ridge_bridge(inputs[self.bridge_rows], weights[np.ix_(self.bridge_rows, self.bridge_rows)].T,
+                                           c.bridge_l2)  # fmt: skip
+            self.bridge_layout = np.array([0 if data.item_embeddings is None else data.item_embeddings.shape[1],
+                                           0 if data.item_features is None else data.item_features.shape[1]])  # fmt: skip
+            cold = np.flatnonzero(~warm)
+            if len(cold):
+                weights[np.ix_(self.bridge_rows, cold)] = (inputs[cold] @ self.bridge_map).T
                 self.bridged[cold] = True
         self.weights = weights
         self.short = sequential_rules(data.histories, n, c.short_rules.window, c.short_rules.gap_decay,
@@ -255,12 +261,37 @@ class HybridScorer(Scorer):
         return self
 
     @staticmethod
-    def _bridge_features(data: TrainData) -> np.ndarray | None:
-        blocks = [b for b in (data.item_embeddings, data.item_features) if b is not None and b.shape[1]]
+    def _bridge_inputs(embeddings: np.ndarray | None, features: np.ndarray | None, n: int) -> np.ndarray | None:
+        """``[embedding, side features, 1]`` rows of the first ``n`` items (``None``: neither is known)."""
+        blocks = [b for b in (embeddings, features) if b is not None and b.shape[1]]
         if not blocks:
             return None
-        return np.hstack([*[b[: data.n_items].astype(np.float32) for b in blocks],
-                          np.ones((data.n_items, 1), np.float32)])  # fmt: skip
+        return np.hstack([*[b[:n].astype(np.float32) for b in blocks], np.ones((n, 1), np.float32)])
+
+    def bridge_scores(self, history: History, embeddings: np.ndarray | None,
+                      features: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+        """EASE-scale affinities of one history to the fitted items and to items added after fit.
+
+        Args:
+            history: Positions of fitted items.
+            embeddings, features: ``(m, dim)`` text embeddings and ``(m, n_features)`` side features
+                of the new items, built like the ones the bridge was fitted on.
+
+        Returns:
+            ``(known (n_items,), new (m,))`` float32 (comparable: both are ``x_u B`` with the whole
+            history weighted alike), or ``None`` when no bridge was fitted or the inputs do not match it.
+        """
+        if not len(self.bridge_rows):
+            return None
+        dims = (0 if embeddings is None else embeddings.shape[1], 0 if features is None else features.shape[1])
+        if tuple(int(d) for d in self.bridge_layout) != dims:
+            return None
+        m = len(embeddings) if embeddings is not None else len(features)
+        inputs = self._bridge_inputs(embeddings, features, m)
+        binary = histories_to_csr([history], self.n_items)
+        known = sparse_times_dense(binary, self.weights)[0]
+        new = (inputs @ self.bridge_map) @ binary[:, self.bridge_rows].toarray()[0]
+        return known.astype(np.float32), new.astype(np.float32)
 
     def warm_share(self, length: int) -> float:
         """``w`` of a history of ``length`` items (0: new-user scoring, 1: known-user scoring)."""
@@ -305,10 +336,14 @@ class HybridScorer(Scorer):
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, "short": self.short, "long": self.long,
-                "log_popularity": self.log_popularity, "bridged": self.bridged}  # fmt: skip
+                "log_popularity": self.log_popularity, "bridged": self.bridged, "bridge_rows": self.bridge_rows,
+                "bridge_map": self.bridge_map, "bridge_layout": self.bridge_layout}  # fmt: skip
 
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
         self.weights = state["weights"].astype(np.float32)
         self.short, self.long = state["short"].astype(np.float32), state["long"].astype(np.float32)
         self.log_popularity, self.bridged = state["log_popularity"].astype(np.float32), state["bridged"].astype(bool)
+        self.bridge_rows = state["bridge_rows"].astype(np.int64)
+        self.bridge_map = state["bridge_map"].astype(np.float32)
+        self.bridge_layout = state["bridge_layout"].astype(np.int64)
         self.n_items = n_items
