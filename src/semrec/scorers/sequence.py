@@ -216,7 +216,8 @@ class HybridScorer(Scorer):
     column ``[e_j, f_j, 1] W`` (scored from the whole history with equal weights, rescaled to the
     decayed history's mean weight: a cold item has no place in the user's sequence), where ``e_j`` is its text embedding, ``f_j`` its side features
     (:mod:`semrec.features`) and ``W`` a ridge map fitted from warm items' features to their own
-    EASE columns (the text-to-behaviour bridge). An empty history gets popularity.
+    EASE columns (the text-to-behaviour bridge; :meth:`bridge_scores` applies it to items added after
+    fit). An empty history gets popularity.
 
     References:
         Steck 2019 (EASE); Kamehkhosh, Jannach and Ludewig 2017 (sequential rules);
