@@ -147,7 +147,7 @@ def main() -> None:
             if name != "movielens-100k":  # PROTOCOL.md's l2 = 200 was tuned on ML-100K only
                 l2 = tuned_ease_l2(validation)
                 extra[f"EASE (l2 {l2:g}, tuned on validation)"] = EASEScorer(EASEScorer.Config(l2=l2))
-        small = name == "movielens-100k"  # LightFM and the FM take minutes per epoch budget on ML-1M's 1M ratings
+        small = name == "movielens-100k"  # LightFM and the FM would take many minutes on ML-1M's 1M ratings here
         rows = run_protocol(prepared, not args.no_lightfm and small, level=level, extra=extra, with_fm=small)
         out.append(table(f"{protocol} on {name} ({len(prepared.histories)} users, encoder {args.encoder})", rows))
     print("\n" + "\n".join(out))
