@@ -6,8 +6,11 @@ WARP with features (ML-100K only: 64 components, learning rate 0.05, 60 epochs),
 factorisation machine (:class:`semrec.scorers.FMScorer`, untuned defaults; ML-100K only) and semrec's
 hybrid (:class:`semrec.scorers.HybridScorer`, defaults chosen by ``benchmarks/tune_hybrid.py`` on
 validation slices of train). On P1 also the hybrid followed by topic diversification, at the
-smallest level whose ILD@10 on the P1 validation slice reaches EASE's there. Every metric @10, fit seconds, users/s of full-catalogue top-10, the
-hybrid's peak traced memory, and semrec / best baseline for each accuracy metric.
+smallest level whose ILD@10 on the P1 validation slice reaches EASE's there. On P2 also semrec's
+onboarding ranker (:mod:`semrec.onboarding`: LightGBM LambdaRank trained on simulated onboarding of
+train users, over the hybrid's signals, arrival time, freshness, attributes and text). Every
+metric @10, fit seconds, users/s of full-catalogue top-10, the hybrid's peak traced memory, and
+semrec's last row / best baseline for each accuracy metric.
 
 LightFM per protocol: see :mod:`semrec.evaluation.baselines`.
 
@@ -29,7 +32,8 @@ import numpy as np
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
 from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
-from semrec.evaluation.runner import METRICS, Prepared, prepare, rank_users
+from semrec.evaluation.runner import METRICS, Prepared, onboarding_data, prepare, rank_users, rank_with_onboarding
+from semrec.onboarding import OnboardingConfig, OnboardingRanker
 from semrec.ranking import top_k
 from semrec.rerank import build_reranker
 from semrec.evaluation.baselines import baselines, lightfm_lists
@@ -39,6 +43,7 @@ from semrec.text import TextTemplateConfig
 
 ACCURACY = ("NDCG", "Recall", "HR", "MRR", "Precision")
 SEMREC = "semrec hybrid"
+ONBOARDING = "semrec onboarding ranker"
 
 
 def diversified(prepared: Prepared, scorer: Scorer, level: float, k: int = 10, pool: int = 50) -> np.ndarray:
@@ -72,7 +77,7 @@ def tuned_ease_l2(validation: Prepared, grid=(200, 500, 1000, 2000, 4000)) -> fl
 
 def run_protocol(prepared: Prepared, with_lightfm: bool, k: int = 10, level: float | None = None,
                  extra: dict[str, Scorer] | None = None, with_fm: bool = True) -> list[tuple[str, dict, float, float]]:  # fmt: skip
-    """``(model, metrics, fit seconds, users/s)`` rows, baselines first, the hybrid last."""
+    """``(model, metrics, fit seconds, users/s)`` rows, baselines first, semrec's last (P2: the onboarding ranker)."""
     rows = []
     models = {**baselines(), **(extra or {})}
     if with_fm:
@@ -104,6 +109,15 @@ def run_protocol(prepared: Prepared, with_lightfm: bool, k: int = 10, level: flo
             lists = lightfm_lists(prepared, k)
             rows.append(("LightFM WARP + features", prepared.metrics(lists, k), time.perf_counter() - started, float("nan")))
             print(f"  LightFM: NDCG@{k} {rows[-1][1]['NDCG']:.4f}", flush=True)
+    if prepared.protocol == "P2":
+        started = time.perf_counter()
+        ranker = OnboardingRanker.fit(OnboardingConfig(), onboarding_data(prepared))
+        fit_s = time.perf_counter() - started
+        started = time.perf_counter()
+        lists = rank_with_onboarding(prepared, ranker, k)
+        users_s = len(prepared.histories) / (time.perf_counter() - started)
+        rows.append((ONBOARDING, prepared.metrics(lists, k), fit_s, users_s))
+        print(f"  {ONBOARDING}: NDCG@{k} {rows[-1][1]['NDCG']:.4f} (fit {fit_s:.1f} s)", flush=True)
     return rows
 
 
@@ -113,14 +127,15 @@ def table(title: str, rows: list[tuple[str, dict, float, float]]) -> str:
     for name, m, fit_s, users_s in rows:
         speed = "n/a" if np.isnan(users_s) else f"{users_s:,.0f}"
         lines.append(f"| {name} | " + " | ".join(f"{m[x]:.4f}" for x in METRICS) + f" | {fit_s:.1f} | {speed} |")
-    ours = rows[-1][1]
+    ours_name, ours = rows[-1][0], rows[-1][1]
+    hybrid = next(r[1] for r in rows if r[0] == SEMREC)
     base_rows = [r for r in rows if not r[0].startswith("semrec")]
     best = {m: max(r[1][m] for r in base_rows) for m in ACCURACY}
     best_name = max(base_rows, key=lambda r: r[1]["NDCG"])[0]
     lines.append("| semrec / best baseline | " + " | ".join(f"{ours[m] / best[m]:.3f}" if m in best else "" for m in METRICS)
                  + " | | |")  # fmt: skip
-    lines += ["", f"Best baseline by NDCG@10: {best_name} ({best['NDCG']:.4f}); semrec hybrid {ours['NDCG']:.4f} "
-              f"= {ours['NDCG'] / best['NDCG']:.3f}x; hybrid peak traced memory {ours['peak MiB']:.0f} MiB (fit + scoring 512 users)."]  # fmt: skip
+    lines += ["", f"Best baseline by NDCG@10: {best_name} ({best['NDCG']:.4f}); {ours_name} {ours['NDCG']:.4f} "
+              f"= {ours['NDCG'] / best['NDCG']:.3f}x; hybrid peak traced memory {hybrid['peak MiB']:.0f} MiB (fit + scoring 512 users)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -161,3 +161,11 @@ def test_hybrid_beats_every_baseline_on_ml100k(movielens, encoder, protocol):
     assert hybrid["Recall"] > max(m["Recall"] for m in ndcg.values())
     if protocol == "P1":
         assert hybrid["Coverage"] >= ndcg["EASE (l2 200)"]["Coverage"]
+    if protocol == "P2":  # the learned new-user ranker: above every baseline and above the hybrid alone
+        from semrec.evaluation.runner import onboarding_data, rank_with_onboarding
+        from semrec.onboarding import OnboardingConfig, OnboardingRanker
+
+        ranker = OnboardingRanker.fit(OnboardingConfig(), onboarding_data(prepared))
+        onboarding = prepared.metrics(rank_with_onboarding(prepared, ranker, 10), 10)
+        assert onboarding["NDCG"] > hybrid["NDCG"] > ndcg[best]["NDCG"], (onboarding["NDCG"], hybrid["NDCG"])
+        assert onboarding["Recall"] > max(m["Recall"] for m in ndcg.values())

@@ -156,7 +156,7 @@ class LearnedRanker:
         x, y, groups = stack(fit_on)
         if n_stop and any(labels[i].any() for i in held):
             hx, hy, hgroups = stack(held)
-            model.fit(x, y, group=groups, eval_set=[(hx, hy)], eval_group=[hgroups], eval_at=[10],
+            model.fit(x, y, group=groups, eval_X=(hx,), eval_y=(hy,), eval_group=[hgroups], eval_at=[10],
                       callbacks=[lightgbm.early_stopping(50, verbose=False)])  # fmt: skip
         else:
             model.fit(x, y, group=groups)

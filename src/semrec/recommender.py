@@ -37,6 +37,7 @@ from semrec.context import ContextConfig, RequestContext, TimeContextModel, stan
 from semrec.demographics import DemographicPrior, FactorPrior, fit_prior, prior_from_state
 from semrec.features import FeatureSpec, Projection, item_features, learn_spec
 from semrec.handover import Handover, HandoverConfig
+from semrec.onboarding import OnboardingConfig, OnboardingData, OnboardingRanker, release_years
 from semrec.ranker import LearnedRanker, RankerConfig, RankerInputs
 from semrec.data.tables import Dataset, split_list
 from semrec.encoders import EmbeddingCache, EncoderConfig, TextEncoder, build_encoder
@@ -76,6 +77,8 @@ class RecommenderConfig(BaseModel):
     """How a new user's scores move from attributes/popularity to behaviour as interactions arrive."""
     ranker: RankerConfig = RankerConfig()
     """Optional learned ranking stage for users with a history (LightGBM LambdaRank)."""
+    onboarding: OnboardingConfig = OnboardingConfig()
+    """Optional learned ranker for new users with 1 .. ``max_history`` interactions (LightGBM LambdaRank)."""
 
     @field_validator("scorer")
     @classmethod
@@ -168,6 +171,21 @@ def ordered_histories(interactions: pd.DataFrame, users: IdVocabulary, items: Id
     return ordered_histories_with_times(interactions, users, items)[0]
 
 
+def ordered_values(interactions: pd.DataFrame, users: IdVocabulary, items: IdVocabulary) -> list[np.ndarray] | None:
+    """The ``value`` column (ratings) in :func:`ordered_histories_with_times` order, ``(n_u,) float64``
+    per user; ``None`` when there is no numeric ``value`` column (implicit feedback)."""
+    if "value" not in interactions.columns:
+        return None
+    values = pd.to_numeric(interactions["value"], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        return None
+    user_idx = users.index(interactions["user_id"].tolist())
+    item_idx = items.index(interactions["item_id"].tolist())
+    order = np.lexsort((item_idx, interactions["timestamp"].to_numpy().astype(np.int64), user_idx))
+    bounds = np.searchsorted(user_idx[order], np.arange(len(users) + 1))
+    return [values[order][bounds[u] : bounds[u + 1]] for u in range(len(users))]
+
+
 def ordered_histories_with_times(
     interactions: pd.DataFrame, users: IdVocabulary, items: IdVocabulary
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -229,8 +247,10 @@ class Recommender:
         ranker: LearnedRanker | None = None,
         projection: Projection | None = None,
         feature_spec: FeatureSpec | None = None,
+        onboarding: OnboardingRanker | None = None,
     ) -> None:
         self.config = config
+        self.onboarding = onboarding
         self.projection = projection
         self.feature_spec = feature_spec
         self.ranker = ranker
@@ -306,8 +326,17 @@ class Recommender:
             tags = items["genres"].tolist() if "genres" in items else None
             prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
         ranker = _fit_ranker(dataset, config, item_vocab, embeddings, data.item_features) if config.ranker.enabled else None
+        onboarding = None
+        if config.onboarding.enabled:
+            started = time.perf_counter()
+            onboarding = OnboardingRanker.fit(config.onboarding, OnboardingData(
+                histories, times, ordered_values(dataset.interactions, user_vocab, item_vocab), user_vocab.ids.tolist(),
+                dataset.users, len(item_vocab), embeddings, data.item_features,
+                release_years(dataset.items, config.onboarding.release_field)))  # fmt: skip
+            logger.info("fitted the onboarding ranker in %.1f s (%s)", time.perf_counter() - started,
+                        "skipped: too few users" if onboarding is None else f"{len(onboarding.boosters)} fold models")  # fmt: skip
         return cls(config, items, user_vocab, histories, times, embeddings, dict(encoder.identity), scorer,
-                   popularity, encoder, time_context, cold, prior, ranker, projection, feature_spec)  # fmt: skip
+                   popularity, encoder, time_context, cold, prior, ranker, projection, feature_spec, onboarding)  # fmt: skip
 
     # ------------------------------------------------------------------ catalogue changes
     @property
@@ -496,7 +525,9 @@ class Recommender:
         context = RequestContext.parse(query.context) if query.context else None
         if query.text is not None and len(query.text) > 2000:
             notes.append("long text: the encoder reads only its first few hundred words")
-        if len(history) and self._use_ranker(history):
+        if len(history) and self._use_onboarding(history):
+            scores, source = self._onboarding_scores(history, context, query.attributes), "onboarding-ranker"
+        elif len(history) and self._use_ranker(history):
             scores, source = self._ranked_scores(history, context, last_time), f"ranker({self.scorer.name})"
         elif len(history) and self.scorer.handles_new_users:  # its own new-user model beats the generic hand-over
             scores, source = self.history_scores(history), self.scorer.name
@@ -543,6 +574,21 @@ class Recommender:
                        if moved else [])  # fmt: skip
                 explanations.append(self.explainer.explain(int(item), history, query.text, source, why))
         return Recommendation(self.item_vocab.ids[chosen], chosen_scores, source, notes, explanations)
+
+    def _use_onboarding(self, history: np.ndarray) -> bool:
+        if self.onboarding is None:
+            return False
+        fitted = history[history < self.onboarding.signals.n_items]  # items added after fit are not in its signals
+        return 0 < len(fitted) == len(history) <= self.onboarding.config.max_history
+
+    def _onboarding_scores(self, history: np.ndarray, context: RequestContext | None,
+                           attributes: dict[str, Any]) -> np.ndarray:  # fmt: skip
+        """Onboarding-ranker scores for its candidates, above every other item (ordered by the main scorer)."""
+        request_time = context.timestamp if context is not None and context.timestamp is not None else time.time()
+        candidates, ranked = self.onboarding.rank([history], [request_time], [attributes or None])
+        scores = standardise(self.history_scores(history)) - 1e3
+        scores[candidates[0]] = ranked[0]
+        return scores
 
     def _use_ranker(self, history: np.ndarray) -> bool:
         if self.ranker is None:
@@ -636,6 +682,12 @@ class Recommender:
                 arrays["pca/mean"], arrays["pca/components"] = self.projection.mean, self.projection.components
             if self.feature_spec is not None:
                 arrays["feature_spec"] = np.array(self.feature_spec.to_json())
+            booster_files = []
+            if self.onboarding is not None:
+                arrays.update(self.onboarding.get_state())
+                for fold, text in enumerate(self.onboarding.model_texts):
+                    booster_files.append(f"onboarding-{fold}.txt")
+                    (tmp / booster_files[-1]).write_text(text)
             np.savez(tmp / "arrays.npz", **arrays)
             if self.ranker is not None:
                 (tmp / "ranker.txt").write_text(self.ranker.model_text)
@@ -653,7 +705,8 @@ class Recommender:
                 "encoder": self.encoder_identity,
                 "n_items": self.n_items,
                 "n_users": len(self.user_vocab),
-                "files": {name: _sha256(tmp / name) for name in ("arrays.npz", "items.parquet", "config.json", "ranker.txt")
+                "files": {name: _sha256(tmp / name)
+                          for name in ("arrays.npz", "items.parquet", "config.json", "ranker.txt", *booster_files)
                           if (tmp / name).exists()},
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -729,6 +782,10 @@ class Recommender:
                     FeatureSpec.from_json(str(arrays["feature_spec"])) if "feature_spec" in arrays else None)  # fmt: skip
         if "ranker.txt" in manifest["files"]:
             model.ranker = LearnedRanker(config.ranker, (directory / "ranker.txt").read_text())
+        boosters = sorted((n for n in manifest["files"] if n.startswith("onboarding-")), key=lambda n: int(n[11:-4]))
+        if boosters:
+            model.onboarding = OnboardingRanker.from_state(config.onboarding, arrays,
+                                                           [(directory / n).read_text() for n in boosters])  # fmt: skip
         model.removed = set(arrays["removed_items"].tolist())
         return model
 

@@ -19,8 +19,10 @@ from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, r
 from semrec.evaluation.protocols import PROTOCOLS
 from semrec.features import Projection, item_features, learn_spec
 from semrec.ranking import top_k
-from semrec.recommender import encode_items, item_texts, ordered_histories
+from semrec.onboarding import OnboardingConfig, OnboardingData, OnboardingRanker, release_years
+from semrec.recommender import encode_items, item_texts, ordered_histories_with_times, ordered_values
 from semrec.scorers import Scorer, TrainData, histories_to_csr
+from semrec.scorers.sequence import standardise_rows
 from semrec.text import TextTemplateConfig
 from semrec.vocab import IdVocabulary
 
@@ -126,6 +128,15 @@ class Prepared:
     n_test: int
     candidates: np.ndarray | None = None
     """``(n_items,) bool`` items that may be ranked (P3), or ``None`` for all."""
+    train_times: list[np.ndarray] | None = None
+    """Unix seconds of each training history's interactions (aligned with ``data.histories``)."""
+    train_values: list[np.ndarray] | None = None
+    """Ratings aligned with ``data.histories`` (``None``: implicit feedback)."""
+    train_user_ids: list[str] | None = None
+    user_ids: list[str] | None = None
+    """External id of each evaluated user (aligned with ``histories``)."""
+    request_times: np.ndarray | None = None
+    """``(n_users,) float64`` request time of each evaluated user: the time of its latest history item."""
 
     def metrics(self, recommended: np.ndarray, k: int) -> dict[str, float]:
         """Mean of every metric over the evaluated users for ``(n_users, k)`` lists."""
@@ -161,15 +172,17 @@ def prepare(
     split = PROTOCOLS[protocol](dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](dataset.interactions)
     items = IdVocabulary(dataset.items["item_id"], "item")
     users = IdVocabulary(sorted(split.train["user_id"].unique(), key=_id_order), "user")
-    train_histories = ordered_histories(split.train, users, items)
+    train_histories, train_times = ordered_histories_with_times(split.train, users, items)
     if split.onboarding is not None:  # P2: evaluated users are the cold users, with their onboarding as history
         cold = IdVocabulary(sorted(split.test["user_id"].unique(), key=_id_order), "user")
-        eval_histories = ordered_histories(split.onboarding[split.onboarding["user_id"].isin(set(cold.ids.tolist()))], cold, items)
+        eval_histories, eval_times = ordered_histories_with_times(
+            split.onboarding[split.onboarding["user_id"].isin(set(cold.ids.tolist()))], cold, items)
         eval_ids, test = cold.ids, split.test
     else:
         test = split.test[split.test["user_id"].isin(set(users.ids.tolist()))]
         test_users = users.index(sorted(test["user_id"].unique(), key=_id_order))
         eval_histories, eval_ids = [train_histories[u] for u in test_users], users.ids[test_users]
+        eval_times = [train_times[u] for u in test_users]
     relevant_by_user = test.groupby("user_id")["item_id"].apply(lambda s: items.index(s.tolist()))
     relevant = [relevant_by_user[uid] for uid in eval_ids]
     embeddings = None
@@ -183,8 +196,46 @@ def prepare(
     if split.candidates is not None:
         candidates = np.zeros(len(items), dtype=bool)
         candidates[items.index(sorted(split.candidates))] = True
+    request_times = np.array([float(t[-1]) if len(t) else np.nan for t in eval_times])
     return Prepared(dataset, protocol, items, data, eval_histories, relevant, tags,
-                    np.asarray(data.matrix.sum(axis=0)).ravel(), len(split.train), len(test), candidates)  # fmt: skip
+                    np.asarray(data.matrix.sum(axis=0)).ravel(), len(split.train), len(test), candidates,
+                    train_times, ordered_values(split.train, users, items), users.ids.tolist(), list(eval_ids),
+                    request_times)  # fmt: skip
+
+
+def onboarding_data(prepared: Prepared, release_field: str | None = "year") -> OnboardingData:
+    """The training side of ``prepared`` as :class:`~semrec.onboarding.OnboardingData`."""
+    d = prepared.data
+    return OnboardingData(d.histories, prepared.train_times, prepared.train_values, prepared.train_user_ids,
+                          prepared.dataset.users, d.n_items, d.item_embeddings, d.item_features,
+                          release_years(prepared.dataset.items, release_field))  # fmt: skip
+
+
+def rank_with_onboarding(prepared: Prepared, ranker: OnboardingRanker, k: int, batch: int = 256) -> np.ndarray:
+    """Top-k lists of the pipeline's treatment: histories of 1 .. ``max_history`` items by the
+    onboarding ranker (its candidates first, then the hybrid's order), longer ones by its hybrid.
+
+    Returns:
+        ``(n_users, k) int64`` item positions, ``-1`` padded.
+    """
+    n = len(prepared.items)
+    hybrid = ranker.signals.hybrid
+    out = rank_users(hybrid, prepared.histories, k, n, candidates=prepared.candidates)
+    short = [u for u, h in enumerate(prepared.histories) if 0 < len(h) <= ranker.config.max_history]
+    table = prepared.dataset.users.set_index("user_id") if prepared.dataset.users is not None else None
+    for start in range(0, len(short), batch):
+        rows = short[start : start + batch]
+        histories = [prepared.histories[u] for u in rows]
+        attributes = [table.loc[prepared.user_ids[u]].to_dict() if table is not None and prepared.user_ids[u] in table.index
+                      else None for u in rows]  # fmt: skip
+        candidates, ranked = ranker.rank(histories, prepared.request_times[rows], attributes)
+        scores = standardise_rows(hybrid.score(histories)) - 1e3
+        for row, (cands, values) in enumerate(zip(candidates, ranked)):
+            scores[row, cands] = values
+        if prepared.candidates is not None:
+            scores[:, ~prepared.candidates] = -np.inf
+        out[rows], _ = top_k(scores, k, histories_to_csr(histories, n))
+    return out
 
 
 def evaluate(
@@ -198,6 +249,7 @@ def evaluate(
     tag_field: str = "genres",
     n_onboarding: int = 5,
     pca_dim: int | None = None,
+    onboarding: OnboardingConfig | None = None,
 ) -> EvaluationReport:
     """Evaluate ``scorers`` (unfitted; each is fitted on the protocol's train split).
 
@@ -209,6 +261,8 @@ def evaluate(
         encoder, text, cache: How item texts are built and encoded (only if a scorer needs them).
         tag_field: Item column with ``"A|B"`` tags for ILD@k (genres); missing -> no tags.
         pca_dim: Project item embeddings onto this many principal components first (``None``: whole).
+        onboarding: Also evaluate the onboarding ranker (row ``onboarding-ranker``: short histories
+            ranked by it, longer ones by its hybrid; :mod:`semrec.onboarding`). Needs an encoder.
 
     Returns:
         An :class:`EvaluationReport`.
@@ -216,7 +270,7 @@ def evaluate(
     Raises:
         ValueError: Unknown protocol, or a text scorer without an encoder.
     """
-    needs_text = any(s.requires_embeddings for s in scorers)
+    needs_text = any(s.requires_embeddings for s in scorers) or onboarding is not None
     if needs_text and encoder is None:
         raise ValueError("a text scorer needs an encoder")
     prepared = prepare(dataset, protocol, encoder if needs_text else None, text, cache, tag_field, n_onboarding, pca_dim)
@@ -232,6 +286,19 @@ def evaluate(
         metrics = prepared.metrics(recommended, k)
         report.results.append(ScorerResult(scorer.name, metrics, fit_seconds, len(prepared.histories) / rank_seconds))
         logger.info("%s %s NDCG@%d=%.4f", protocol, scorer.name, k, metrics["NDCG"])
+    if onboarding is not None:
+        started = time.perf_counter()
+        ranker = OnboardingRanker.fit(onboarding, onboarding_data(prepared, onboarding.release_field))
+        fit_seconds = time.perf_counter() - started
+        if ranker is None:
+            logger.warning("onboarding ranker not fitted: fewer than %d users with more than %d interactions",
+                           onboarding.min_users, onboarding.n_onboarding)  # fmt: skip
+        else:
+            started = time.perf_counter()
+            recommended = rank_with_onboarding(prepared, ranker, k)
+            rank_seconds = time.perf_counter() - started
+            metrics = prepared.metrics(recommended, k)
+            report.results.append(ScorerResult("onboarding-ranker", metrics, fit_seconds, len(prepared.histories) / rank_seconds))
     return report
 
 
