@@ -121,3 +121,17 @@ def test_recommender_uses_it_for_short_histories_and_saves_it(tmp_path, hashing)
     assert list(again.item_ids) == list(answer.item_ids) and again.source == "onboarding-ranker"
     long_history = Query(history=[f"i{i}" for i in [*range(5), *range(40, 48)]], k=5)
     assert loaded.recommend(long_history).source == "hybrid"  # 13 items > max_history: the main scorer
+
+
+def test_requests_after_the_data_are_scored_as_of_its_end(fitted, hashing):
+    ranker, data = fitted
+    end = max(int(t.max()) for t in data.times)
+    history = [np.array([0, 3, 5, 7, 9])]
+    far, near = ranker.rank(history, [end + 10_000 * DAY]), ranker.rank(history, [end + 1 + 30 * DAY])
+    np.testing.assert_array_equal(far[0][0], near[0][0])
+    np.testing.assert_array_equal(far[1][0], near[1][0])
+    # the data ends in era B, so a request "now" (no context time) gets era-B items
+    config = RecommenderConfig(scorer="hybrid", onboarding=OnboardingConfig(enabled=True, min_child_samples=20))
+    answer = Recommender.fit(eras(), config, encoder=hashing).recommend(Query(history=["i2", "i8", "i13"], k=8))
+    assert answer.source == "onboarding-ranker"
+    assert np.isin([int(i[1:]) for i in answer.item_ids], list(ERA_B)).mean() >= 0.875

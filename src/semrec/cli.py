@@ -170,7 +170,7 @@ def fit(
     encoding: EncodingOpt = "utf-8",
     sep: SepOpt = None,
     handover: Annotated[bool, typer.Option(help="Blend attributes/popularity into short histories (new users).")] = True,
-    onboarding_ranker: Annotated[bool, typer.Option(help="Also fit the learned new-user ranker (LightGBM; ~15 s on ML-100K) for histories of 1-10 items.")] = False,
+    onboarding_ranker: Annotated[bool, typer.Option(help="Also fit the learned new-user ranker (LightGBM; adds ~15 s on ML-100K) for histories of 1-10 items.")] = False,
 ) -> None:
     """Fit a recommender and write its artifact folder (nothing is written on bad input).
 
@@ -200,6 +200,13 @@ def fit(
         return data, model, time.perf_counter() - started
 
     data, model, seconds = _run(action)
+    if onboarding_ranker and model.onboarding is None:
+        c = model.config.onboarding
+        console.print(f"note: onboarding ranker not fitted: fewer than {c.min_users} users with more than "
+                      f"{c.n_onboarding} interactions", highlight=False, soft_wrap=True)  # fmt: skip
+    elif onboarding_ranker:
+        console.print(f"onboarding ranker: {len(model.onboarding.boosters)} fold models, for histories of 1-"
+                      f"{model.onboarding.config.max_history} items", highlight=False, soft_wrap=True)  # fmt: skip
     console.print(
         f"fitted {model.scorer.name} on {len(model.user_vocab)} users x {len(model.item_vocab)} items "
         f"({len(data.interactions)} interactions) in {seconds:.1f} s -> {out}", highlight=False, soft_wrap=True,
@@ -231,7 +238,7 @@ def recommend(
     def action():
         query = Query(user_id=user, text=text, history=split(history), k=k, exclude=split(exclude),
                       diversity=diversity, reranker=reranker, explain=explain,
-                      context=_mapping(context, "--context"), attributes=_mapping(attribute, "--attribute"))  # fmt: skip
+                      context=_mapping(context, "--context", "KEY=VALUE"), attributes=_mapping(attribute, "--attribute", "KEY=VALUE"))  # fmt: skip
         recommender = Recommender.load(model)
         return recommender, recommender.recommend(query)
 
@@ -452,7 +459,7 @@ def items_add(
     from semrec.recommender import Recommender
 
     def action():
-        fields = _mapping(field, "--field")
+        fields = _mapping(field, "--field", "FIELD=VALUE")
         recommender = Recommender.load(model)
         recommender.upsert_item(item_id, fields)
         recommender.save(model)

@@ -202,13 +202,16 @@ class OnboardingSignals:
         """Per-feature ``(q, n_items)`` matrices and the ``(q, n_items)`` candidate-generator score."""
         n, q = self.n_items, len(histories)
         s, h = self.state, self.hybrid
+        origin, span = s["time_origin_span"]
+        # a request after the data's end (a stale artifact, a demo data set) is scored as of
+        # ``window_days`` after it: item ages and arrival-time signals stay in the range trained on
+        request_times = np.minimum(np.asarray(request_times, dtype=np.float64), origin + span + config.window_days * DAY)
         hybrid = h.score(histories)
         long = sparse_rows(decayed_matrix(histories, n, h.config.long_rules.history_decay), h.long)
         short = sparse_rows(decayed_matrix(histories, n, h.config.short_rules.history_decay), h.short)
         ease = sparse_rows(decayed_matrix(histories, n, h.config.ease_decay), h.weights)
         binary = histories_to_csr(histories, n).astype(np.float32)
         overlap = np.asarray((binary @ self.matrix.T).todense())
-        origin, span = s["time_origin_span"]
         clamped = np.clip(request_times, origin, origin + span)  # the data's time range: no extrapolation
         closeness = np.exp(-np.abs(clamped[:, None] - s["join"][None, :]) / (config.neighbour_days * DAY))
         neighbours = np.asarray(self.matrix.T.dot((np.nan_to_num(closeness) * (overlap + 0.5)).T).T, dtype=np.float32)
@@ -340,7 +343,8 @@ class OnboardingRanker:
 
         Args:
             histories: ``(n,) int64`` positions of fitted items, oldest first.
-            request_times: Unix seconds of each request.
+            request_times: Unix seconds of each request; times after the training data's last
+                interaction + ``window_days`` count as that time.
             attributes: Per history, the user's attributes (``None``: unknown).
 
         Returns:

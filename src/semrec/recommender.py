@@ -545,6 +545,9 @@ class Recommender:
             scores, source = self.popularity.score([history])[0], "most-popular"
             notes.append("no history and no text: most popular items")
         boost = self.context_boost(context, notes) if context is not None else None
+        if source == "onboarding-ranker" and context is not None and context.timestamp is not None:
+            notes = [n for n in notes if not n.startswith("context recorded")]
+            notes.append("the new-user ranker scored at the request time")
         if boost is not None:
             scores = standardise(scores) + boost
         blocked = np.zeros(self.n_items, dtype=bool)
