@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from semrec.demographics import DemographicPrior
 from semrec.ranking import top_k
-from semrec.scorers.base import TrainData, histories_to_csr
+from semrec.scorers.base import TrainData, histories_to_csr, sparse_times_dense
 from semrec.scorers.sequence import HybridConfig, HybridScorer, decayed_matrix, standardise_rows
 
 DAY = 86_400.0
@@ -207,9 +207,9 @@ class OnboardingSignals:
         # ``window_days`` after it: item ages and arrival-time signals stay in the range trained on
         request_times = np.minimum(np.asarray(request_times, dtype=np.float64), origin + span + config.window_days * DAY)
         hybrid = h.score(histories)
-        long = sparse_rows(decayed_matrix(histories, n, h.config.long_rules.history_decay), h.long)
-        short = sparse_rows(decayed_matrix(histories, n, h.config.short_rules.history_decay), h.short)
-        ease = sparse_rows(decayed_matrix(histories, n, h.config.ease_decay), h.weights)
+        long = sparse_times_dense(decayed_matrix(histories, n, h.config.long_rules.history_decay), h.long)
+        short = sparse_times_dense(decayed_matrix(histories, n, h.config.short_rules.history_decay), h.short)
+        ease = sparse_times_dense(decayed_matrix(histories, n, h.config.ease_decay), h.weights)
         binary = histories_to_csr(histories, n).astype(np.float32)
         overlap = np.asarray((binary @ self.matrix.T).todense())
         clamped = np.clip(request_times, origin, origin + span)  # the data's time range: no extrapolation
@@ -261,11 +261,6 @@ class OnboardingSignals:
             candidates.append(cands)
             rows.append(np.stack([c for name, c in zip(FEATURES, columns) if name in config.features], axis=1))
         return candidates, rows
-
-
-def sparse_rows(matrix: sp.spmatrix, dense: np.ndarray) -> np.ndarray:
-    """``matrix @ dense`` as a dense float32 array."""
-    return np.asarray(matrix @ dense, dtype=np.float32)
 
 
 def _unit_rows(embeddings: np.ndarray | None, n: int) -> np.ndarray:
@@ -397,12 +392,13 @@ class OnboardingRanker:
         return cls(config, OnboardingSignals(signals_state, hybrid, prior), model_texts)
 
 
+def user_attributes(users: pd.DataFrame | None, user_ids: Sequence[str]) -> list[Mapping[str, object] | None]:
+    """Each user's row of ``users`` as a dict (``None``: no table, or the user is not in it)."""
+    if users is None:
+        return [None] * len(user_ids)
+    table = users.set_index("user_id")
+    return [table.loc[str(u)].to_dict() if str(u) in table.index else None for u in user_ids]
+
+
 def _attributes(data: OnboardingData, rows: np.ndarray) -> list[Mapping[str, object] | None]:
-    if data.users is None:
-        return [None] * len(rows)
-    table = data.users.set_index("user_id")
-    out = []
-    for r in rows:
-        uid = str(data.user_ids[r])
-        out.append(table.loc[uid].to_dict() if uid in table.index else None)
-    return out
+    return user_attributes(data.users, [data.user_ids[r] for r in rows])

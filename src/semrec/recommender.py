@@ -179,24 +179,27 @@ def ordered_values(interactions: pd.DataFrame, users: IdVocabulary, items: IdVoc
     values = pd.to_numeric(interactions["value"], errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(values).all():
         return None
+    order, spans, _ = _user_time_order(interactions, users, items)
+    return [values[order][s] for s in spans]
+
+
+def _user_time_order(interactions: pd.DataFrame, users: IdVocabulary,
+                     items: IdVocabulary) -> tuple[np.ndarray, list[slice], np.ndarray]:  # fmt: skip
+    """Row order by (user, timestamp, item), each user's slice of it, and every row's item position."""
     user_idx = users.index(interactions["user_id"].tolist())
     item_idx = items.index(interactions["item_id"].tolist())
     order = np.lexsort((item_idx, interactions["timestamp"].to_numpy().astype(np.int64), user_idx))
     bounds = np.searchsorted(user_idx[order], np.arange(len(users) + 1))
-    return [values[order][bounds[u] : bounds[u + 1]] for u in range(len(users))]
+    return order, [slice(bounds[u], bounds[u + 1]) for u in range(len(users))], item_idx
 
 
 def ordered_histories_with_times(
     interactions: pd.DataFrame, users: IdVocabulary, items: IdVocabulary
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """:func:`ordered_histories` plus the matching ``(n_u,) int64`` Unix-second timestamps."""
-    user_idx = users.index(interactions["user_id"].tolist())
-    item_idx = items.index(interactions["item_id"].tolist())
-    stamps = interactions["timestamp"].to_numpy().astype(np.int64)
-    order = np.lexsort((item_idx, stamps, user_idx))
-    user_sorted, item_sorted, stamps_sorted = user_idx[order], item_idx[order], stamps[order]
-    bounds = np.searchsorted(user_sorted, np.arange(len(users) + 1))
-    spans = [slice(bounds[u], bounds[u + 1]) for u in range(len(users))]
+    order, spans, item_idx = _user_time_order(interactions, users, items)
+    item_sorted = item_idx[order]
+    stamps_sorted = interactions["timestamp"].to_numpy().astype(np.int64)[order]
     return [item_sorted[s] for s in spans], [stamps_sorted[s] for s in spans]
 
 

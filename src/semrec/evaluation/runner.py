@@ -19,7 +19,7 @@ from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, r
 from semrec.evaluation.protocols import PROTOCOLS
 from semrec.features import Projection, item_features, learn_spec
 from semrec.ranking import top_k
-from semrec.onboarding import OnboardingConfig, OnboardingData, OnboardingRanker, release_years
+from semrec.onboarding import OnboardingConfig, OnboardingData, OnboardingRanker, release_years, user_attributes
 from semrec.recommender import encode_items, item_texts, ordered_histories_with_times, ordered_values
 from semrec.scorers import Scorer, TrainData, histories_to_csr
 from semrec.scorers.sequence import standardise_rows
@@ -222,12 +222,10 @@ def rank_with_onboarding(prepared: Prepared, ranker: OnboardingRanker, k: int, b
     hybrid = ranker.signals.hybrid
     out = rank_users(hybrid, prepared.histories, k, n, candidates=prepared.candidates)
     short = [u for u, h in enumerate(prepared.histories) if 0 < len(h) <= ranker.config.max_history]
-    table = prepared.dataset.users.set_index("user_id") if prepared.dataset.users is not None else None
     for start in range(0, len(short), batch):
         rows = short[start : start + batch]
         histories = [prepared.histories[u] for u in rows]
-        attributes = [table.loc[prepared.user_ids[u]].to_dict() if table is not None and prepared.user_ids[u] in table.index
-                      else None for u in rows]  # fmt: skip
+        attributes = user_attributes(prepared.dataset.users, [prepared.user_ids[u] for u in rows])
         candidates, ranked = ranker.rank(histories, prepared.request_times[rows], attributes)
         scores = standardise_rows(hybrid.score(histories)) - 1e3
         for row, (cands, values) in enumerate(zip(candidates, ranked)):
