@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARTIFACTS ?= artifacts
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install demo test test-fast clean
+.PHONY: install demo test test-fast lint clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from semrec.data.tables import Dataset
-from semrec.encoders import EncoderConfig, HashingEncoder
+from semrec.text import EncoderConfig, HashingEncoder
 
 N_CHECKER = 40
 
@@ -77,6 +77,19 @@ def catalogue() -> Dataset:
     return Dataset(items, interactions, None, "catalogue")
 
 
+@pytest.fixture
+def with_users(catalogue) -> Dataset:
+    """The catalogue plus a users table (age, likes): attribute-aware cold start has something to read."""
+    users = pd.DataFrame(
+        {
+            "user_id": ["ann", "bob", "cat", "dan", "eve"],
+            "age": [8, 40, 30, 9, 35],
+            "likes": ["cartoons", "scifi", "romance", "cartoons", "horror"],
+        }
+    )
+    return Dataset(catalogue.items, catalogue.interactions, users, "catalogue")
+
+
 def scores_equal(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.allclose(a, b, atol=1e-5)
 
@@ -94,7 +107,7 @@ def store_url(request, tmp_path):
         pytest.skip('no PostgreSQL server (run: eval "$(scripts/start-postgres.sh)")')
     from sqlalchemy import create_engine
 
-    from semrec.store import metadata
+    from semrec.serving.store import metadata
 
     engine = create_engine(url)
     metadata.drop_all(engine)

@@ -6,12 +6,17 @@ Marked ``slow`` (about two minutes the first time: wheel downloads and item enco
 import numpy as np
 import pytest
 
+from semrec.config import RecommenderConfig
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
-from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
-from semrec.evaluation.runner import evaluate, scorer_with
-from semrec.recommender import Query, Recommender, RecommenderConfig
-from semrec.text import TextTemplateConfig
+from semrec.evaluation.runner import evaluate
+from semrec.ltr.onboarding import OnboardingConfig
+from semrec.pipeline import Recommender
+from semrec.pipeline.handover import HandoverConfig
+from semrec.text import EmbeddingCache, EncoderConfig, HashingEncoder, TextTemplateConfig, build_encoder
+from semrec.types import Query
+
+PLAIN = HandoverConfig(enabled=False)  # the PROTOCOL.md references are the scorers alone (plain fold-in)
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +41,9 @@ def test_fetch_gives_the_real_movielens_100k(movielens):
 
 
 def test_p1_reproduces_the_reference_ease_and_cross_checks_ranx(movielens):
-    report = evaluate(movielens, [scorer_with("ease", l2=200.0), scorer_with("most-popular")], "P1")
+    configs = {"ease": RecommenderConfig(scorer="ease", scorer_config={"l2": 200.0}, handover=PLAIN),
+               "most-popular": RecommenderConfig(scorer="most-popular")}
+    report = evaluate(movielens, configs, "P1", encoder=HashingEncoder(EncoderConfig(model="hashing")))
     _cross_check_with_ranx(movielens)
     assert (report.n_train, report.n_test, report.n_users) == (80_367, 19_633, 943)
     ease, popular = report.results
@@ -50,50 +57,45 @@ def test_packaged_encoder_answers_a_kids_animation_text_query(movielens, encoder
     model = Recommender.fit(movielens, config, encoder=encoder, cache=EmbeddingCache(cache_root() / "embeddings"))
     loaded = Recommender.load(model.save(tmp_path / "ml"))
     result = loaded.recommend(Query(text="I love animated movies for kids", k=10))
-    genres = loaded.items.set_index("item_id").loc[result.item_ids.tolist(), "genres"]
+    genres = loaded.catalogue.items.set_index("item_id").loc[result.item_ids.tolist(), "genres"]
     kids = sum(("Animation" in g or "Children's" in g) for g in genres)
-    assert result.source == "text" and kids >= 7, list(zip(loaded.titles(result.item_ids), genres))
+    assert result.source == "text" and kids >= 7, list(zip(loaded.catalogue.titles(result.item_ids), genres))
     horror = loaded.recommend(Query(text="I like scary horror movies", k=10))
-    assert sum("Horror" in g for g in loaded.items.set_index("item_id").loc[horror.item_ids.tolist(), "genres"]) >= 5
+    assert sum("Horror" in g for g in loaded.catalogue.items.set_index("item_id").loc[horror.item_ids.tolist(), "genres"]) >= 5
     user = loaded.recommend(Query(user_id="1", k=10))
-    assert user.source == "ease" and not set(user.item_ids.tolist()) & set(loaded.items["item_id"].to_numpy()[loaded.history_of("1")])
+    seen = loaded.catalogue.vocab.ids[loaded.users.lookup("1", loaded.catalogue.vocab).history]
+    assert user.source == "ease" and not set(user.item_ids.tolist()) & set(seen)
     assert np.all(np.diff(user.scores) <= 0)
 
 
 def _cross_check_with_ranx(movielens):
-    """Our NDCG@10 / Recall@10 on the real P1 EASE lists equal ranx's on the same lists."""
+    """Our NDCG@10 / Recall@10 on the served P1 EASE lists equal ranx's on the same lists."""
     import ranx
 
     from semrec.evaluation.metrics import ranking_metrics
-    from semrec.evaluation.protocols import split_p1
-    from semrec.evaluation.runner import rank_users
-    from semrec.recommender import ordered_histories
-    from semrec.scorers import TrainData
-    from semrec.vocab import IdVocabulary
+    from semrec.evaluation.runner import prepare
 
-    split = split_p1(movielens.interactions)
-    items = IdVocabulary(movielens.items["item_id"])
-    users = IdVocabulary(sorted(split.train["user_id"].unique()), "user")
-    histories = ordered_histories(split.train, users, items)
-    scorer = scorer_with("ease").fit(TrainData(histories, len(items)))
-    recommended = rank_users(scorer, histories, 10, len(items))
-    relevant = [items.index(g.tolist()) for _, g in split.test.groupby("user_id")["item_id"]]
-    order = users.index(sorted(split.test["user_id"].unique()))
-    ours = ranking_metrics(recommended[order], relevant, 10)
-    qrels = ranx.Qrels({str(u): {str(i): 1 for i in rel} for u, rel in zip(order, relevant)})
-    run = ranx.Run({str(u): {str(i): float(10 - r) for r, i in enumerate(recommended[u])} for u in order})
-    theirs = ranx.evaluate(qrels, run, ["ndcg@10", "recall@10"])
+    run = prepare(movielens, "P1")
+    config = RecommenderConfig(scorer="ease", handover=PLAIN)
+    recommended = run.lists(Recommender.fit(run.train, config, encoder=HashingEncoder(config.encoder)), 10)
+    ours = ranking_metrics(recommended, run.relevant, 10)
+    qrels = ranx.Qrels({u: {str(i): 1 for i in rel} for u, rel in zip(run.user_ids, run.relevant)})
+    lists = ranx.Run({u: {str(i): float(10 - r) for r, i in enumerate(row)} for u, row in zip(run.user_ids, recommended)})
+    theirs = ranx.evaluate(qrels, lists, ["ndcg@10", "recall@10"])
     assert ours["NDCG"].mean() == pytest.approx(theirs["ndcg@10"], abs=1e-9)
     assert ours["Recall"].mean() == pytest.approx(theirs["recall@10"], abs=1e-9)
     assert ours["NDCG"].mean() == pytest.approx(0.1916, abs=0.005)
 
 
 def test_p2_and_p3_reproduce_the_protocol_references(movielens):
-    p2 = evaluate(movielens, [scorer_with("most-popular"), scorer_with("ease")], "P2")
+    hashing = HashingEncoder(EncoderConfig(model="hashing"))
+    configs = {"most-popular": RecommenderConfig(scorer="most-popular"),
+               "ease": RecommenderConfig(scorer="ease", handover=PLAIN)}
+    p2 = evaluate(movielens, configs, "P2", encoder=hashing)
     assert p2.n_users == 188
     popular, ease = (r.metrics["NDCG"] for r in p2.results)
     assert popular == pytest.approx(0.4489, abs=0.005) and ease == pytest.approx(0.3934, abs=0.005)
-    p3 = evaluate(movielens, [scorer_with("most-popular")], "P3")
+    p3 = evaluate(movielens, {"most-popular": configs["most-popular"]}, "P3", encoder=hashing)
     assert p3.n_test == 19_728 and p3.results[0].metrics["Coverage"] <= 336 / 1682
 
 
@@ -107,8 +109,8 @@ def test_every_cited_fact_is_true_for_all_p1_test_users(movielens, encoder):
 
     config = RecommenderConfig(text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))
     model = Recommender.fit(Dataset(movielens.items, train, None, "p1-train"), config, encoder=encoder,
-                            cache=EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
-    items = model.items.set_index("item_id")
+                            cache=EmbeddingCache(cache_root() / "embeddings"))
+    items = model.catalogue.items.set_index("item_id")
     history_by_user = train.groupby("user_id")["item_id"].apply(set)
     checked = 0
     for user_id in history_by_user.index:
@@ -128,8 +130,8 @@ def test_every_cited_fact_is_true_for_all_p1_test_users(movielens, encoder):
 def test_cold_user_handover_curve_beats_the_baselines_at_every_n(movielens, encoder, tmp_path):
     from semrec.evaluation.handover import BASELINES, handover_curve
 
-    report = handover_curve(movielens, encoder, TextTemplateConfig(template=dataset_entry("movielens-100k").text_template),
-                            EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
+    config = RecommenderConfig(text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))
+    report = handover_curve(movielens, encoder, EmbeddingCache(cache_root() / "embeddings"), config=config)
     semrec = report.curve["semrec"]
     assert report.n_users == 188 and semrec[0] > report.curve["most-popular"][0]  # n = 0: attributes only
     for i, n in enumerate(report.ns[1:], start=1):
@@ -140,32 +142,28 @@ def test_cold_user_handover_curve_beats_the_baselines_at_every_n(movielens, enco
 
 
 @pytest.mark.parametrize("protocol", ["P1", "P2", "P3"])
-def test_hybrid_beats_every_baseline_on_ml100k(movielens, encoder, protocol):
-    """The issue's integration check: same run, same split, semrec's hybrid above the best of
-    MostPopular, ItemKNN, ALS, EASE, EASE over the last 20 items and LightFM with features."""
+def test_the_default_beats_every_baseline_on_ml100k(movielens, encoder, protocol):
+    """Same run, same split, every row served through the pipeline: semrec's default (the hybrid with
+    the new-user ranker) above the best of MostPopular, ItemKNN, ALS, EASE, EASE over the last 20 items
+    and LightFM with features."""
     from semrec.evaluation.baselines import baselines, lightfm_lists
-    from semrec.evaluation.runner import prepare, rank_users
-    from semrec.scorers import HybridScorer
+    from semrec.evaluation.runner import prepare
 
     text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
-    prepared = prepare(movielens, protocol, encoder, text, EmbeddingCache(cache_root() / "embeddings"))
-    ndcg = {}
-    for name, scorer in {**baselines(), "hybrid": HybridScorer()}.items():
-        lists = rank_users(scorer.fit(prepared.data), prepared.histories, 10, len(prepared.items),
-                           candidates=prepared.candidates)  # fmt: skip
-        ndcg[name] = prepared.metrics(lists, 10)
-    ndcg["LightFM"] = prepared.metrics(lightfm_lists(prepared, 10), 10)
-    hybrid = ndcg.pop("hybrid")
-    best = max(ndcg, key=lambda name: ndcg[name]["NDCG"])
-    assert hybrid["NDCG"] > ndcg[best]["NDCG"], (best, ndcg[best]["NDCG"], hybrid["NDCG"])
-    assert hybrid["Recall"] > max(m["Recall"] for m in ndcg.values())
+    run = prepare(movielens, protocol)
+    cache = EmbeddingCache(cache_root() / "embeddings")
+    configs = {**baselines(text=text), "hybrid alone": RecommenderConfig(text=text, onboarding=OnboardingConfig()),
+               "default": RecommenderConfig(text=text)}
+    metrics = {}
+    for name, config in configs.items():
+        model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
+        metrics[name] = run.metrics(run.lists(model, 10), 10)
+    metrics["LightFM"] = run.metrics(lightfm_lists(run, 10), 10)
+    default, alone = metrics.pop("default"), metrics.pop("hybrid alone")
+    best = max(metrics, key=lambda name: metrics[name]["NDCG"])
+    assert default["NDCG"] > metrics[best]["NDCG"], (best, metrics[best]["NDCG"], default["NDCG"])
+    assert default["Recall"] > max(m["Recall"] for m in metrics.values())
     if protocol == "P1":
-        assert hybrid["Coverage"] >= ndcg["EASE (l2 200)"]["Coverage"]
-    if protocol == "P2":  # the learned new-user ranker: above every baseline and above the hybrid alone
-        from semrec.evaluation.runner import onboarding_data, rank_with_onboarding
-        from semrec.onboarding import OnboardingConfig, OnboardingRanker
-
-        ranker = OnboardingRanker.fit(OnboardingConfig(), onboarding_data(prepared))
-        onboarding = prepared.metrics(rank_with_onboarding(prepared, ranker, 10), 10)
-        assert onboarding["NDCG"] > hybrid["NDCG"] > ndcg[best]["NDCG"], (onboarding["NDCG"], hybrid["NDCG"])
-        assert onboarding["Recall"] > max(m["Recall"] for m in ndcg.values())
+        assert default["Coverage"] >= metrics["EASE (l2 200)"]["Coverage"]
+    if protocol == "P2":  # the learned new-user ranker: above the hybrid alone, which is above every baseline
+        assert default["NDCG"] > alone["NDCG"] > metrics[best]["NDCG"], (default["NDCG"], alone["NDCG"])

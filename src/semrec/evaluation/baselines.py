@@ -21,24 +21,26 @@ import re
 import numpy as np
 
 from semrec.data.tables import split_list
-from semrec.evaluation.protocols import PROTOCOLS
-from semrec.evaluation.runner import Prepared
-from semrec.ranking import top_k
-from semrec.scorers import ALSScorer, EASEScorer, ItemKNNScorer, MostPopularScorer, Scorer, histories_to_csr
+from semrec.config import RecommenderConfig
+from semrec.evaluation.protocols import PROTOCOLS, id_order
+from semrec.evaluation.runner import ProtocolRun
+from semrec.pipeline.topk import top_k
+from semrec.scorers import histories_to_csr
 
 
-def baselines() -> dict[str, Scorer]:
-    """Fresh, unfitted baseline scorers by display name."""
+def baselines(**fields) -> dict[str, RecommenderConfig]:
+    """The library baselines as served pipelines (display name -> configuration); ``fields`` go to
+    every configuration (e.g. ``encoder``)."""
     return {
-        "MostPopular": MostPopularScorer(),
-        "ItemKNN (K=800)": ItemKNNScorer(),
-        "ALS (128 factors)": ALSScorer(),
-        "EASE (l2 200)": EASEScorer(),
-        "EASE, last 20 items": EASEScorer(EASEScorer.Config(last_n=20)),
+        "MostPopular": RecommenderConfig(scorer="most-popular", **fields),
+        "ItemKNN (K=800)": RecommenderConfig(scorer="item-knn", **fields),
+        "ALS (128 factors)": RecommenderConfig(scorer="als", **fields),
+        "EASE (l2 200)": RecommenderConfig(scorer="ease", **fields),
+        "EASE, last 20 items": RecommenderConfig(scorer="ease", scorer_config={"last_n": 20}, **fields),
     }
 
 
-def lightfm_lists(prepared: Prepared, k: int) -> np.ndarray:
+def lightfm_lists(prepared: ProtocolRun, k: int) -> np.ndarray:
     """``(n_users, k) int64`` top-k lists of LightFM WARP with the protocol's features (module docstring).
 
     Needs the data set's ``users`` table (age, gender, occupation) for P2 and ``genres`` / ``year`` /
@@ -70,10 +72,10 @@ def lightfm_lists(prepared: Prepared, k: int) -> np.ndarray:
     pairs = list(zip(split.train["user_id"], split.train["item_id"]))
     if protocol == "P2":
         pairs += list(zip(split.onboarding["user_id"], split.onboarding["item_id"]))
-        eval_users = sorted(split.test["user_id"].unique(), key=int)
+        eval_users = sorted(split.test["user_id"].unique(), key=id_order)
     else:
-        eval_users = sorted(split.test["user_id"][split.test["user_id"].isin(set(split.train["user_id"]))].unique(), key=int)
-    users = sorted({u for u, _ in pairs} | set(eval_users), key=int)
+        eval_users = sorted(split.test["user_id"][split.test["user_id"].isin(set(split.train["user_id"]))].unique(), key=id_order)
+    users = sorted({u for u, _ in pairs} | set(eval_users), key=id_order)
     use_users = protocol == "P2"
     lf = LFDataset(item_identity_features=protocol != "P3")
     lf.fit(users, item_ids, user_features=sorted({f for u in users for f in user_features(u)}) if use_users else None,

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from semrec.evaluation.runner import Prepared
-from semrec.ranking import top_k
-from semrec.rerank import Reranker, build_reranker
-from semrec.scorers import Scorer, histories_to_csr
+from semrec.config import RecommenderConfig
+from semrec.data.tables import Dataset
+from semrec.evaluation.runner import prepare
+from semrec.pipeline import Recommender
+from semrec.text import EmbeddingCache, TextEncoder
 
 FRONTIER_METRICS = ("NDCG", "Recall", "ILD", "Coverage", "Novelty")
 
@@ -85,62 +84,40 @@ class FrontierReport:
         plt.close(fig)
 
 
-def rerank_lists(reranker: Reranker, candidates: np.ndarray, relevance: np.ndarray, histories: Sequence[np.ndarray],
-                 k: int, level: float) -> np.ndarray:  # fmt: skip
-    """Re-rank each row's ``(pool,)`` candidates (``-1`` padded, scores in ``relevance``) at ``level``.
-
-    Returns:
-        ``(len(histories), k) int64`` item positions, ``-1`` padded.
-    """
-    lists = np.full((len(histories), k), -1, dtype=np.int64)
-    for row, history in enumerate(histories):
-        valid = candidates[row] >= 0
-        picked = reranker.rerank(candidates[row][valid], relevance[row][valid], history, k, level)
-        lists[row, : len(picked)] = picked
-    return lists
-
-
 def frontier(
-    prepared: Prepared,
-    base: Scorer,
-    references: Sequence[Scorer],
+    dataset: Dataset,
+    config: RecommenderConfig,
     rerankers: Sequence[str],
     levels: Sequence[float],
-    item_embeddings: np.ndarray,
-    item_tags: Sequence[object],
+    protocol: str = "P1",
     k: int = 10,
-    pool: int = 50,
+    encoder: TextEncoder | None = None,
+    cache: EmbeddingCache | None = None,
 ) -> FrontierReport:
-    """Re-rank ``base``'s top-``pool`` candidates with each re-ranker at each diversity level.
+    """Serve ``config`` on the protocol with each re-ranker at each diversity level.
+
+    Every point is the served pipeline's answer to ``Query(diversity=level, reranker=name)``: the
+    pipeline re-ranks its top ``max(5k, 50)`` candidates.
 
     Args:
-        prepared: A prepared protocol (:func:`~semrec.evaluation.runner.prepare`).
-        base: Unfitted base scorer (fitted here on the protocol's train split).
-        references: Unfitted scorers reported as single points (e.g. MostPopular).
-        rerankers: Names from :data:`~semrec.rerank.RERANKERS`.
+        dataset: The full data set; the protocol splits it.
+        config: The base configuration (fitted once on the protocol's train split).
+        rerankers: Names from :data:`~semrec.pipeline.rerank.RERANKERS`.
         levels: Diversity values in [0, 1].
-        item_embeddings: ``(n_items, dim) float32`` L2-normalised (for ``mmr``).
-        item_tags: Per-item ``"A|B"`` tags (for ``mmr-tags`` and ``calibrated``).
-        k: List length. pool: Candidates re-ranked per user (>= k).
+        encoder: Overrides the configuration's encoder (tests pass a hashing encoder).
 
     Returns:
-        A :class:`FrontierReport`.
+        A :class:`FrontierReport` with the base model and MostPopular as reference points.
     """
-    if pool < k:
-        raise ValueError(f"pool ({pool}) must be >= k ({k})")
-    n_items = len(prepared.items)
-    exclude = histories_to_csr(prepared.histories, n_items)
-    base.fit(prepared.data)
-    candidates, relevance = top_k(base.score(prepared.histories), pool, exclude)
-    report = FrontierReport(prepared.protocol, prepared.dataset.name, base.name, k, pool)
-    report.references.append(FrontierPoint(base.name, None, None, prepared.metrics(candidates[:, :k], k)))
-    for scorer in references:
-        scorer.fit(prepared.data)
-        lists, _ = top_k(scorer.score(prepared.histories), k, exclude)
-        report.references.append(FrontierPoint(scorer.name, None, None, prepared.metrics(lists, k)))
+    run = prepare(dataset, protocol)
+    model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
+    popular = RecommenderConfig(scorer="most-popular", encoder=config.encoder, text=config.text)
+    report = FrontierReport(protocol, dataset.name, config.scorer, k, max(5 * k, 50))
+    report.references.append(FrontierPoint(config.scorer, None, None, run.metrics(run.lists(model, k), k)))
+    reference = Recommender.fit(run.train, popular, encoder=encoder, cache=cache)
+    report.references.append(FrontierPoint("most-popular", None, None, run.metrics(run.lists(reference, k), k)))
     for name in rerankers:
-        reranker = build_reranker(name, item_embeddings, item_tags)
         for level in levels:
-            lists = rerank_lists(reranker, candidates, relevance, prepared.histories, k, level)
-            report.points.append(FrontierPoint(f"{name} d={level:g}", name, float(level), prepared.metrics(lists, k)))
+            lists = run.lists(model, k, diversity=float(level), reranker=name)
+            report.points.append(FrontierPoint(f"{name} d={level:g}", name, float(level), run.metrics(lists, k)))
     return report

@@ -15,20 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from semrec.config import RecommenderConfig
 from semrec.data.tables import Dataset, split_list
-from semrec.demographics import fit_prior
-from semrec.encoders import EmbeddingCache, TextEncoder
 from semrec.evaluation.metrics import ranking_metrics
-from semrec.evaluation.protocols import split_p2
-from semrec.handover import Handover, HandoverConfig
-from semrec.ranking import top_k
-from semrec.recommender import encode_items, item_texts, ordered_histories
-from semrec.scorers import ALSScorer, EASEScorer, MostPopularScorer, histories_to_csr
-from semrec.scorers.models import ConditionalScorer
-from semrec.text import TextTemplateConfig
-from semrec.vocab import IdVocabulary
+from semrec.evaluation.runner import ProtocolRun, prepare
+from semrec.pipeline import Recommender
+from semrec.pipeline.handover import HandoverConfig
+from semrec.text import EmbeddingCache, TextEncoder
+from semrec.types import Query
 
 BASELINES = ("most-popular", "ease", "als")
 
@@ -93,21 +87,20 @@ def genre_text(genres: Sequence[object], top: int = 3) -> str:
     return "I enjoy " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
 
 
-def _ndcg(scores: np.ndarray, histories: list[np.ndarray], relevant: list[np.ndarray], k: int) -> float:
-    lists, _ = top_k(scores, k, histories_to_csr(histories, scores.shape[1]))
-    return float(ranking_metrics(lists, relevant, k)["NDCG"].mean())
-
-
 def handover_curve(
     dataset: Dataset,
-    encoder: TextEncoder,
-    text: TextTemplateConfig,
+    encoder: TextEncoder | None = None,
     cache: EmbeddingCache | None = None,
     ns: Sequence[int] = (0, 1, 3, 5, 10),
     k: int = 10,
-    config: HandoverConfig | None = None,
+    config: RecommenderConfig | None = None,
 ) -> HandoverReport:
-    """Run the curve, P2 and the text check; see the module docstring.
+    """Run the curve, P2 and the text check through served pipelines; see the module docstring.
+
+    Args:
+        encoder: Overrides every configuration's encoder (tests pass a hashing encoder).
+        config: semrec's configuration (default: :class:`~semrec.config.RecommenderConfig` ``()``); the
+            baselines are served with the same text settings, without hand-over (plain fold-in).
 
     Raises:
         ValueError: The data set has no user table (attributes are part of P2).
@@ -115,50 +108,28 @@ def handover_curve(
     if dataset.users is None:
         raise ValueError("the hand-over curve needs a user table (attributes)")
     ns = sorted(set(ns))
-    items = IdVocabulary(dataset.items["item_id"], "item")
-    n_items = len(items)
-    split = split_p2(dataset.interactions, max(ns))
-    train_users = IdVocabulary(sorted(split.train["user_id"].unique(), key=int), "user")
-    train = ordered_histories(split.train, train_users, items)
-    from semrec.scorers import TrainData
+    config = config or RecommenderConfig()
+    plain = {"encoder": config.encoder, "text": config.text, "handover": HandoverConfig(enabled=False)}
+    configs = {name: RecommenderConfig(scorer=name, **plain) for name in BASELINES} | {"semrec": config}
+    curve = prepare(dataset, "P2", max(ns))
+    exact = prepare(dataset, "P2", 5)
+    models = {name: Recommender.fit(curve.train, c, encoder=encoder, cache=cache) for name, c in configs.items()}
+    report = HandoverReport(list(ns), k, len(curve.queries))
 
-    data = TrainData(train, n_items)
-    popular, ease, als = MostPopularScorer().fit(data), EASEScorer().fit(data), ALSScorer().fit(data)
-    cold = ConditionalScorer().fit(data)
-    prior = fit_prior(dataset.users, train_users.ids.tolist(), train, n_items, dataset.items["genres"].tolist())
-    handover = Handover(config or HandoverConfig(), ease, cold, prior, popular)
-    users = IdVocabulary(sorted(split.test["user_id"].unique(), key=int), "user")
-    onboarding = ordered_histories(split.onboarding, users, items)
-    grouped = split.test.groupby("user_id")["item_id"].apply(list)
-    relevant = [items.index(grouped[u]) for u in users.ids]
-    attributes = dataset.users.set_index("user_id").loc[users.ids.tolist()].to_dict(orient="records")
+    def ndcg(run: ProtocolRun, model: Recommender, queries: list[Query]) -> float:
+        lists = ProtocolRun(**{**run.__dict__, "queries": queries}).lists(model, k)
+        return float(ranking_metrics(lists, run.relevant, k)["NDCG"].mean())
 
-    def semrec_scores(histories: list[np.ndarray]) -> np.ndarray:
-        main = ease.score(histories)
-        out = []
-        for history, main_row, attrs in zip(histories, main, attributes):
-            if len(history):
-                out.append(handover.score(history, main_row, attrs, n_items)[0])
-            else:
-                out.append(handover.prior_scores(attrs, n_items)[0])
-        return np.stack(out)
+    def first(run: ProtocolRun, n: int) -> list[Query]:
+        # the first n revealed items; the request time is the n-th item's (onboarding rows are time-ordered)
+        return [q.model_copy(update={"history": q.history[:n], "context": {} if n == 0 else q.context})
+                for q in run.queries]
 
-    report = HandoverReport(list(ns), k, len(users))
-    models = {"most-popular": popular.score, "ease": ease.score, "als": als.score, "semrec": semrec_scores}
-    for name, scorer in models.items():
-        report.curve[name] = [_ndcg(scorer([h[:n] for h in onboarding]), [h[:n] for h in onboarding], relevant, k)
-                              for n in ns]  # fmt: skip
-    # P2 exactly: n = 5, test = everything after the first 5
-    exact = split_p2(dataset.interactions, 5)
-    grouped5 = exact.test.groupby("user_id")["item_id"].apply(list)
-    relevant5 = [items.index(grouped5[u]) for u in users.ids]
-    first5 = [h[:5] for h in onboarding]
-    for name, scorer in models.items():
-        report.p2[name] = _ndcg(scorer(first5), first5, relevant5, k)
-    # text cold start: the genres of the 5 onboarding items, as a sentence, ranked by text alone
-    embeddings = encode_items(item_texts(dataset.items, text), encoder, cache)
+    for name, model in models.items():
+        report.curve[name] = [ndcg(curve, model, first(curve, n)) for n in ns]
+        report.p2[name] = ndcg(exact, model, exact.queries)
+    # text cold start: the genres of the 5 onboarding items as a sentence, and nothing else
     genres = dataset.items["genres"].to_numpy()
-    texts = [genre_text(genres[h]) for h in first5]
-    text_scores = encoder.encode(texts, kind="query") @ embeddings.T
-    report.text_check = {"most-popular": report.p2["most-popular"], "text only": _ndcg(text_scores, first5, relevant5, k)}
+    texts = [Query(text=genre_text(genres[h])) for h in exact.histories]
+    report.text_check = {"most-popular": report.p2["most-popular"], "text only": ndcg(exact, models["semrec"], texts)}
     return report

@@ -35,6 +35,11 @@ class Split:
     candidates: frozenset[str] | None = None
 
 
+def id_order(value: str) -> tuple:
+    """Sort key for external ids: numeric order for integer ids (MovieLens), then string order."""
+    return (0, int(value), "") if str(value).isdigit() else (1, 0, str(value))
+
+
 def _item_sort_key(item_ids: pd.Series) -> pd.Series:
     """Numeric order when every id is an integer (MovieLens), else string order."""
     numeric = pd.to_numeric(item_ids, errors="coerce")

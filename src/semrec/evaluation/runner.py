@@ -1,29 +1,36 @@
-"""Run a protocol: split, fit each scorer on train, rank the full catalogue, compute metrics."""
+"""Run a protocol through the served pipeline: split, fit a :class:`~semrec.pipeline.Recommender` per
+configuration on train, answer every evaluated user's query with ``recommend_many`` (the method the
+CLI and the HTTP service call), compute the metrics.
+
+Queries per protocol (PROTOCOL.md):
+
+* P1 (and ``P1-validation``): ``Query(user_id=u)``: the stored training history;
+* P2: ``Query(history=<first n items>, attributes=<age, gender, occupation>, context={"time": <time of
+  the n-th item>})``: a new user at onboarding time;
+* P3: ``Query(user_id=u, candidates=<the cold items>)``: cold items ranked among themselves.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
+from semrec.config import RecommenderConfig
+from semrec.data.histories import ordered_histories_with_times
 from semrec.data.tables import Dataset, split_list
-from semrec.encoders import EmbeddingCache, TextEncoder
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
-from semrec.evaluation.protocols import PROTOCOLS
-from semrec.features import Projection, item_features, learn_spec
-from semrec.ranking import top_k
-from semrec.onboarding import OnboardingConfig, OnboardingData, OnboardingRanker, release_years, user_attributes
-from semrec.recommender import encode_items, item_texts, ordered_histories_with_times, ordered_values
-from semrec.scorers import Scorer, TrainData, histories_to_csr
-from semrec.scorers.sequence import standardise_rows
-from semrec.text import TextTemplateConfig
+from semrec.evaluation.protocols import PROTOCOLS, id_order
+from semrec.pipeline import Recommender
+from semrec.scorers import histories_to_csr
+from semrec.text import EmbeddingCache, TextEncoder
+from semrec.types import Query, Scalar
 from semrec.vocab import IdVocabulary
 
 logger = logging.getLogger(__name__)
@@ -87,59 +94,39 @@ class EvaluationReport:
         return json_path, md_path
 
 
-def rank_users(scorer: Scorer, histories: Sequence[np.ndarray], k: int, n_items: int, batch: int = 512,
-               candidates: np.ndarray | None = None, fallback: Scorer | None = None) -> np.ndarray:  # fmt: skip
-    """Top-k of every history, excluding the history's own items.
-
-    Args:
-        candidates: ``(n_items,) bool``; only these items may be ranked (P3). ``None``: all.
-        fallback: Scores empty histories with this scorer instead (the pipeline's popular fallback).
-
-    Returns:
-        ``(len(histories), k) int64`` item positions, ``-1`` padded.
-    """
-    out = np.empty((len(histories), k), dtype=np.int64)
-    for start in range(0, len(histories), batch):
-        chunk = list(histories[start : start + batch])
-        scores = scorer.score(chunk)
-        if fallback is not None:
-            empty = [row for row, h in enumerate(chunk) if len(h) == 0]
-            if empty:
-                scores[empty] = fallback.score([chunk[row] for row in empty])
-        if candidates is not None:
-            scores[:, ~candidates] = -np.inf
-        out[start : start + len(chunk)], _ = top_k(scores, k, histories_to_csr(chunk, n_items))
-    return out
-
-
 @dataclass
-class Prepared:
-    """A protocol's split turned into positions: what every evaluation run needs."""
+class ProtocolRun:
+    """A protocol's split as the queries a served pipeline answers, plus the yardstick.
+
+    Attributes:
+        dataset: The full data set.
+        protocol: The protocol key (``P1``, ``P1-validation``, ``P2``, ``P3``).
+        train: The training tables (items and users whole, interactions of the train split).
+        queries: One :class:`~semrec.types.Query` per evaluated user (``k`` set at evaluation).
+        user_ids: The evaluated users' ids, aligned with ``queries``.
+        histories: ``(n_u,) int64`` item positions each evaluated user's query carries (stored or
+            revealed), aligned with ``queries``.
+        relevant: ``(m_u,) int64`` test item positions per evaluated user.
+        items: Item ids <-> positions (the data set's item order, as in every fitted pipeline).
+        candidates: ``(n_items,) bool`` items that may be ranked (P3), or ``None`` for all.
+    """
 
     dataset: Dataset
     protocol: str
-    items: IdVocabulary
-    data: TrainData
+    train: Dataset
+    queries: list[Query]
+    user_ids: list[str]
     histories: list[np.ndarray]
     relevant: list[np.ndarray]
+    items: IdVocabulary
     tags: list[frozenset]
     train_counts: np.ndarray
     n_train: int
     n_test: int
     candidates: np.ndarray | None = None
-    """``(n_items,) bool`` items that may be ranked (P3), or ``None`` for all."""
-    train_times: list[np.ndarray] | None = None
-    """Unix seconds of each training history's interactions (aligned with ``data.histories``)."""
-    train_values: list[np.ndarray] | None = None
-    """Ratings aligned with ``data.histories`` (``None``: implicit feedback)."""
-    train_user_ids: list[str] | None = None
-    user_ids: list[str] | None = None
-    """External id of each evaluated user (aligned with ``histories``)."""
-    request_times: np.ndarray | None = None
-    """``(n_users,) float64`` request time of each evaluated user: the time of its latest history item."""
 
     def metrics(self, recommended: np.ndarray, k: int) -> dict[str, float]:
-        """Mean of every metric over the evaluated users for ``(n_users, k)`` lists."""
+        """Mean of every metric over the evaluated users for ``(n_users, k)`` lists of positions."""
         per_user = ranking_metrics(recommended, self.relevant, k)
         out = {name: float(values.mean()) for name, values in per_user.items()}
         out["Coverage"] = coverage(recommended, len(self.items))
@@ -147,167 +134,116 @@ class Prepared:
         out["Novelty"] = float(novelty(recommended, self.train_counts).mean())
         return out
 
+    def lists(self, model: Recommender, k: int, **query_fields) -> np.ndarray:
+        """``(n_users, k) int64`` item positions (``-1`` padded) that ``model`` serves for the queries.
 
-def prepare(
-    dataset: Dataset,
-    protocol: str = "P1",
-    encoder: TextEncoder | None = None,
-    text: TextTemplateConfig | None = None,
-    cache: EmbeddingCache | None = None,
-    tag_field: str = "genres",
-    n_onboarding: int = 5,
-    pca_dim: int | None = None,
-) -> Prepared:
-    """Split ``dataset`` by ``protocol`` and index it; item texts are encoded when ``encoder`` is given.
+        Args:
+            query_fields: Extra :class:`~semrec.types.Query` fields for every query (e.g. ``diversity``).
+        """
+        queries = [q.model_copy(update={"k": k, **query_fields}) for q in self.queries]
+        out = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, result in enumerate(model.recommend_many(queries)):
+            out[row, : len(result.item_ids)] = self.items.index(result.item_ids.tolist())
+        return out
+
+
+def _attributes(users: pd.DataFrame | None, user_ids: Sequence[str]) -> list[dict[str, Scalar]]:
+    if users is None:
+        return [{} for _ in user_ids]
+    table = users.set_index("user_id")
+    out = []
+    for user_id in user_ids:
+        row = table.loc[user_id] if user_id in table.index else None
+        values = {} if row is None else {k: v for k, v in row.items() if v is not None and not pd.isna(v)}
+        out.append({k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()})
+    return out
+
+
+def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_field: str = "genres") -> ProtocolRun:
+    """Split ``dataset`` by ``protocol`` into training tables and served queries.
 
     Args:
-        n_onboarding: P2 only: interactions each cold user reveals (0 = none: attributes/text only).
-        pca_dim: Project item embeddings onto this many principal components (:class:`~semrec.features.Projection`).
+        n_onboarding: P2 only: interactions each cold user reveals (0 = none: attributes only).
+        tag_field: Item column with ``"A|B"`` tags for ILD@k (genres); missing -> no tags.
 
     Raises:
         ValueError: Unknown protocol.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-    split = PROTOCOLS[protocol](dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](dataset.interactions)
+    split = PROTOCOLS[protocol](dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](
+        dataset.interactions)
     items = IdVocabulary(dataset.items["item_id"], "item")
-    users = IdVocabulary(sorted(split.train["user_id"].unique(), key=_id_order), "user")
-    train_histories, train_times = ordered_histories_with_times(split.train, users, items)
-    if split.onboarding is not None:  # P2: evaluated users are the cold users, with their onboarding as history
-        cold = IdVocabulary(sorted(split.test["user_id"].unique(), key=_id_order), "user")
-        eval_histories, eval_times = ordered_histories_with_times(
-            split.onboarding[split.onboarding["user_id"].isin(set(cold.ids.tolist()))], cold, items)
-        eval_ids, test = cold.ids, split.test
+    train_users = IdVocabulary(sorted(split.train["user_id"].unique(), key=id_order), "user")
+    train_histories, _ = ordered_histories_with_times(split.train, train_users, items)
+    candidate_ids = None if split.candidates is None else sorted(split.candidates, key=id_order)
+    if split.onboarding is not None:  # P2: the cold users, with their onboarding items as the request's history
+        cold = IdVocabulary(sorted(split.test["user_id"].unique(), key=id_order), "user")
+        revealed = split.onboarding[split.onboarding["user_id"].isin(set(cold.ids.tolist()))]
+        histories, times = ordered_histories_with_times(revealed, cold, items)
+        user_ids, test = cold.ids.tolist(), split.test
+        queries = [
+            Query(history=items.ids[h].tolist(), attributes=a, context={"time": int(t[-1])} if len(t) else {})
+            for h, t, a in zip(histories, times, _attributes(dataset.users, user_ids))
+        ]
     else:
-        test = split.test[split.test["user_id"].isin(set(users.ids.tolist()))]
-        test_users = users.index(sorted(test["user_id"].unique(), key=_id_order))
-        eval_histories, eval_ids = [train_histories[u] for u in test_users], users.ids[test_users]
-        eval_times = [train_times[u] for u in test_users]
+        test = split.test[split.test["user_id"].isin(set(train_users.ids.tolist()))]
+        user_ids = sorted(test["user_id"].unique(), key=id_order)
+        histories = [train_histories[p] for p in train_users.index(user_ids)]
+        queries = [Query(user_id=u, candidates=candidate_ids) for u in user_ids]
     relevant_by_user = test.groupby("user_id")["item_id"].apply(lambda s: items.index(s.tolist()))
-    relevant = [relevant_by_user[uid] for uid in eval_ids]
-    embeddings = None
-    if encoder is not None:
-        embeddings = encode_items(item_texts(dataset.items, text or TextTemplateConfig()), encoder, cache)
-        if pca_dim is not None:
-            embeddings = Projection.fit(embeddings, pca_dim).apply(embeddings)
-    data = TrainData(train_histories, len(items), embeddings, item_features(dataset.items, learn_spec(dataset.items)))
+    relevant = [relevant_by_user[uid] for uid in user_ids]
     tags = [frozenset(split_list(v)) for v in dataset.items.get(tag_field, pd.Series([None] * len(items)))]
     candidates = None
-    if split.candidates is not None:
+    if candidate_ids is not None:
         candidates = np.zeros(len(items), dtype=bool)
-        candidates[items.index(sorted(split.candidates))] = True
-    request_times = np.array([float(t[-1]) if len(t) else np.nan for t in eval_times])
-    return Prepared(dataset, protocol, items, data, eval_histories, relevant, tags,
-                    np.asarray(data.matrix.sum(axis=0)).ravel(), len(split.train), len(test), candidates,
-                    train_times, ordered_values(split.train, users, items), users.ids.tolist(), list(eval_ids),
-                    request_times)  # fmt: skip
-
-
-def onboarding_data(prepared: Prepared, release_field: str | None = "year") -> OnboardingData:
-    """The training side of ``prepared`` as :class:`~semrec.onboarding.OnboardingData`."""
-    d = prepared.data
-    return OnboardingData(d.histories, prepared.train_times, prepared.train_values, prepared.train_user_ids,
-                          prepared.dataset.users, d.n_items, d.item_embeddings, d.item_features,
-                          release_years(prepared.dataset.items, release_field))  # fmt: skip
-
-
-def rank_with_onboarding(prepared: Prepared, ranker: OnboardingRanker, k: int, batch: int = 256) -> np.ndarray:
-    """Top-k lists of the pipeline's treatment: histories of 1 .. ``max_history`` items by the
-    onboarding ranker (its candidates first, then the hybrid's order), longer ones by its hybrid.
-
-    Returns:
-        ``(n_users, k) int64`` item positions, ``-1`` padded.
-    """
-    n = len(prepared.items)
-    hybrid = ranker.signals.hybrid
-    out = rank_users(hybrid, prepared.histories, k, n, candidates=prepared.candidates)
-    short = [u for u, h in enumerate(prepared.histories) if 0 < len(h) <= ranker.config.max_history]
-    for start in range(0, len(short), batch):
-        rows = short[start : start + batch]
-        histories = [prepared.histories[u] for u in rows]
-        attributes = user_attributes(prepared.dataset.users, [prepared.user_ids[u] for u in rows])
-        candidates, ranked = ranker.rank(histories, prepared.request_times[rows], attributes)
-        scores = standardise_rows(hybrid.score(histories)) - 1e3
-        for row, (cands, values) in enumerate(zip(candidates, ranked)):
-            scores[row, cands] = values
-        if prepared.candidates is not None:
-            scores[:, ~prepared.candidates] = -np.inf
-        out[rows], _ = top_k(scores, k, histories_to_csr(histories, n))
-    return out
+        candidates[items.index(candidate_ids)] = True
+    counts = np.asarray(histories_to_csr(train_histories, len(items)).sum(axis=0)).ravel()
+    train = Dataset(dataset.items, split.train, dataset.users, f"{dataset.name}-{protocol}-train")
+    return ProtocolRun(dataset, protocol, train, queries, list(user_ids), histories, relevant, items, tags, counts,
+                       len(split.train), len(test), candidates)
 
 
 def evaluate(
     dataset: Dataset,
-    scorers: Sequence[Scorer],
+    configs: Mapping[str, RecommenderConfig],
     protocol: str = "P1",
     k: int = 10,
     encoder: TextEncoder | None = None,
-    text: TextTemplateConfig | None = None,
     cache: EmbeddingCache | None = None,
-    tag_field: str = "genres",
     n_onboarding: int = 5,
-    pca_dim: int | None = None,
-    onboarding: OnboardingConfig | None = None,
+    tag_field: str = "genres",
 ) -> EvaluationReport:
-    """Evaluate ``scorers`` (unfitted; each is fitted on the protocol's train split).
+    """Fit one served pipeline per configuration on the protocol's train split and evaluate it.
 
     Args:
         dataset: The full data set; the protocol splits its interactions.
-        scorers: Fresh scorers; those with ``requires_embeddings`` need ``encoder``.
+        configs: Row label -> configuration (e.g. ``{"hybrid": RecommenderConfig()}``).
         protocol: A key of :data:`~semrec.evaluation.protocols.PROTOCOLS`.
         k: List length.
-        encoder, text, cache: How item texts are built and encoded (only if a scorer needs them).
-        tag_field: Item column with ``"A|B"`` tags for ILD@k (genres); missing -> no tags.
-        pca_dim: Project item embeddings onto this many principal components first (``None``: whole).
-        onboarding: Also evaluate the onboarding ranker (row ``onboarding-ranker``: short histories
-            ranked by it, longer ones by its hybrid; :mod:`semrec.onboarding`). Needs an encoder.
+        encoder: Overrides every configuration's encoder (tests pass a hashing encoder).
+        cache: Embedding cache shared by the fits.
+        n_onboarding: P2: interactions each cold user reveals.
+        tag_field: Item column with ``"A|B"`` tags for ILD@k.
 
     Returns:
-        An :class:`EvaluationReport`.
+        An :class:`EvaluationReport`: one row per configuration, fit seconds and users/s of
+        ``recommend_many`` included.
 
     Raises:
-        ValueError: Unknown protocol, or a text scorer without an encoder.
+        ValueError: Unknown protocol.
     """
-    needs_text = any(s.requires_embeddings for s in scorers) or onboarding is not None
-    if needs_text and encoder is None:
-        raise ValueError("a text scorer needs an encoder")
-    prepared = prepare(dataset, protocol, encoder if needs_text else None, text, cache, tag_field, n_onboarding, pca_dim)
+    run = prepare(dataset, protocol, n_onboarding, tag_field)
     label = f"P2 (n={n_onboarding})" if protocol == "P2" else protocol
-    report = EvaluationReport(label, dataset.name, k, prepared.n_train, prepared.n_test, len(prepared.histories))
-    for scorer in scorers:
+    report = EvaluationReport(label, dataset.name, k, run.n_train, run.n_test, len(run.queries))
+    for name, config in configs.items():
         started = time.perf_counter()
-        scorer.fit(prepared.data)
+        model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
         fit_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        recommended = rank_users(scorer, prepared.histories, k, len(prepared.items), candidates=prepared.candidates)
+        recommended = run.lists(model, k)
         rank_seconds = time.perf_counter() - started
-        metrics = prepared.metrics(recommended, k)
-        report.results.append(ScorerResult(scorer.name, metrics, fit_seconds, len(prepared.histories) / rank_seconds))
-        logger.info("%s %s NDCG@%d=%.4f", protocol, scorer.name, k, metrics["NDCG"])
-    if onboarding is not None:
-        started = time.perf_counter()
-        ranker = OnboardingRanker.fit(onboarding, onboarding_data(prepared, onboarding.release_field))
-        fit_seconds = time.perf_counter() - started
-        if ranker is None:
-            logger.warning("onboarding ranker not fitted: fewer than %d users with more than %d interactions",
-                           onboarding.min_users, onboarding.n_onboarding)  # fmt: skip
-        else:
-            started = time.perf_counter()
-            recommended = rank_with_onboarding(prepared, ranker, k)
-            rank_seconds = time.perf_counter() - started
-            metrics = prepared.metrics(recommended, k)
-            report.results.append(ScorerResult("onboarding-ranker", metrics, fit_seconds, len(prepared.histories) / rank_seconds))
+        metrics = run.metrics(recommended, k)
+        report.results.append(ScorerResult(name, metrics, fit_seconds, len(run.queries) / max(rank_seconds, 1e-9)))
+        logger.info("%s %s NDCG@%d=%.4f", protocol, name, k, metrics["NDCG"])
     return report
-
-
-def _id_order(value: str) -> tuple:
-    return (0, int(value), "") if value.isdigit() else (1, 0, value)
-
-
-def scorer_with(name: str, **config) -> Scorer:
-    """A fresh scorer by registry name with hyper-parameters (helper for scripts)."""
-    from semrec.scorers import scorer_class
-
-    cls = scorer_class(name)
-    params: BaseModel = cls.Config(**config)
-    return cls(params)

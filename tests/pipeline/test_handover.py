@@ -2,16 +2,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semrec.demographics import DemographicPrior
-from semrec.encoders import EncoderConfig
+from semrec.config import RecommenderConfig
 from semrec.evaluation.handover import genre_text
-from semrec.handover import Handover, HandoverConfig
-from semrec.recommender import Query, Recommender, RecommenderConfig
+from semrec.pipeline import Recommender
+from semrec.pipeline.handover import HandoverConfig
+from semrec.scorers.prior import DemographicPrior
+from semrec.text import EncoderConfig
+from semrec.types import Query
 
 
 def test_weights_are_continuous_no_cliff_at_any_count():
-    handover = Handover(HandoverConfig(n0=10, ramp_start=10, ramp_end=20), None, None, None, None)
-    ws, rs = zip(*(handover.weights(n) for n in range(0, 41)))
+    config = HandoverConfig(n0=10, ramp_start=10, ramp_end=20)
+    ws, rs = zip(*(config.weights(n) for n in range(0, 41)))
     assert ws[0] == 0 and rs[:11] == (0.0,) * 11 and rs[20:] == (1.0,) * 21
     assert max(np.abs(np.diff(ws))) < 0.1 and max(np.abs(np.diff(rs))) <= 0.1 + 1e-12
     with pytest.raises(ValueError):
@@ -29,15 +31,12 @@ def test_demographic_prior_known_answer():
     assert np.array_equal(restored.score({"gender": "F", "age": 21}, 4), prior.score({"gender": "F", "age": 21}, 4))
 
 
-def test_pipeline_moves_from_attributes_to_behaviour(catalogue, hashing, tmp_path):
-    users = pd.DataFrame({"user_id": ["ann", "bob", "cat", "dan", "eve"], "age": [8, 40, 30, 9, 35],
-                          "likes": ["cartoons", "scifi", "romance", "cartoons", "horror"]})  # fmt: skip
-    data = type(catalogue)(catalogue.items, catalogue.interactions, users, "catalogue")
-    model = Recommender.fit(data, RecommenderConfig(encoder=EncoderConfig(model="hashing"),
-                                                    handover=HandoverConfig(n0=1, ramp_start=2, ramp_end=3)),
-                            encoder=hashing)  # fmt: skip
+def test_pipeline_moves_from_attributes_to_behaviour(with_users, hashing, tmp_path):
+    handover = HandoverConfig(n0=1, ramp_start=2, ramp_end=3)
+    config = RecommenderConfig(scorer="ease", encoder=EncoderConfig(model="hashing"), handover=handover)
+    model = Recommender.fit(with_users, config, encoder=hashing)
     kid = model.recommend(Query(attributes={"likes": "cartoons"}, k=2))
-    assert kid.source == "demographic-popularity" and set(kid.item_ids) == {"toy", "lion"}
+    assert kid.source == model.models.prior.name and set(kid.item_ids) == {"toy", "lion"}
     assert model.recommend(Query(k=2)).source == "most-popular"
     one = model.recommend(Query(history=["scream"], attributes={"likes": "cartoons"}, k=2))
     assert one.source == "handover"
@@ -49,7 +48,7 @@ def test_pipeline_moves_from_attributes_to_behaviour(catalogue, hashing, tmp_pat
 
 def test_factor_prior_learns_attribute_preferences(tmp_path):
     pytest.importorskip("lightfm")
-    from semrec.demographics import FactorPrior, prior_from_state
+    from semrec.scorers.prior import FactorPrior, prior_from_state
 
     rng = np.random.default_rng(0)
     users = pd.DataFrame({"user_id": [f"u{i}" for i in range(60)], "group": ["kids"] * 30 + ["adults"] * 30})

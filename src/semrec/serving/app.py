@@ -22,9 +22,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from semrec.errors import SemrecError
-from semrec.live import LiveRecommender, UnknownItemError
-from semrec.recommender import Query
-from semrec.store import EventRecord
+from semrec.serving.live import LiveRecommender, UnknownItemError
+from semrec.types import Query
+from semrec.serving.store import EventRecord
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class ServiceSettings(BaseModel):
 
 
 class RecommendRequest(BaseModel):
-    """Who to recommend for; see :class:`semrec.recommender.Query`."""
+    """Who to recommend for; see :class:`semrec.types.Query` (the same fields, with service limits)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -59,6 +59,7 @@ class RecommendRequest(BaseModel):
     context: dict[str, Scalar] = Field(default_factory=dict, max_length=50)
     k: int = Field(10, ge=1, le=500)
     exclude: list[Id] = Field(default_factory=list, max_length=5000)
+    candidates: list[Id] | None = Field(None, max_length=100_000)
     filters: dict[str, list[str]] = Field(default_factory=dict, max_length=20)
     diversity: float = Field(0.0, ge=0.0, le=1.0)
     reranker: Literal["auto", "mmr", "mmr-tags", "calibrated", "topic"] = "auto"
@@ -198,7 +199,7 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         query = Query(**body.model_dump())
         model = live.model
         result = live.recommend(query)
-        titles = model.titles(result.item_ids.tolist()) if len(result.item_ids) else []
+        titles = model.catalogue.titles(result.item_ids.tolist()) if len(result.item_ids) else []
         items = []
         for n, (item_id, title, score) in enumerate(zip(result.item_ids.tolist(), titles, result.scores.tolist())):
             item = RecommendedItem(item_id=item_id, title=title, score=score)

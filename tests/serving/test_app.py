@@ -6,12 +6,13 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from semrec.encoders import EncoderConfig
-from semrec.handover import HandoverConfig
-from semrec.live import LiveRecommender
-from semrec.recommender import Recommender, RecommenderConfig
-from semrec.service import ServiceSettings, create_app
-from semrec.store import Store
+from semrec.config import RecommenderConfig
+from semrec.pipeline import Recommender
+from semrec.pipeline.handover import HandoverConfig
+from semrec.serving.app import ServiceSettings, create_app
+from semrec.serving.live import LiveRecommender
+from semrec.serving.store import Store
+from semrec.text import EncoderConfig
 
 KEY = "test-key-123456"
 AUTH = {"X-API-Key": KEY}
@@ -117,7 +118,7 @@ def test_delete_user_forgets_everything(client, live, tmp_path):
     assert not [e for e in live.store.export_events() if e["user_id"] == "ann"]
     assert client.post("/recommend", json={"user_id": "ann"}).json()["source"] == "most-popular"
     assert live.wait_for_erasure(timeout=60)  # the background retrain refits the weights without ann
-    assert "ann" not in live.model.user_vocab and live.erasure_pending == {} and live.model_version == 2
+    assert "ann" not in live.model.users.vocab and live.erasure_pending == {} and live.model_version == 2
     on_disk = Recommender.load(tmp_path / "model")
     assert "ann" not in on_disk.user_vocab  # the artifact on disk was refitted too
     assert client.delete("/users/ann", headers=AUTH).status_code == 404
@@ -154,7 +155,7 @@ def test_retrain_swaps_the_model_and_keeps_answering(client, live):
     client.post("/feedback", json={"events": [{"user_id": "zed", "item_id": i} for i in ("toy", "alien")]}, headers=AUTH)
     report = client.post("/admin/retrain", headers=AUTH).json()
     assert report["n_events"] == 15 and live.model_version == 2
-    assert "zed" in live.model.user_vocab
+    assert "zed" in live.model.users.vocab
     assert client.get("/health").json()["model_version"] == 2
 
 
@@ -197,9 +198,9 @@ def test_scheduled_retrain_picks_up_new_events(live):
     with TestClient(app) as client:
         client.post("/feedback", json={"user_id": "late", "item_id": "toy"}, headers=AUTH)
         deadline = time.monotonic() + 20
-        while "late" not in live.model.user_vocab and time.monotonic() < deadline:
+        while "late" not in live.model.users.vocab and time.monotonic() < deadline:
             time.sleep(0.1)
-    assert "late" in live.model.user_vocab and live.model_version >= 2
+    assert "late" in live.model.users.vocab and live.model_version >= 2
 
 
 def test_exports_show_no_trace_of_a_deleted_user(client, live, tmp_path):

@@ -54,3 +54,28 @@ def top_k(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> t
         indices = np.pad(indices, ((0, 0), (0, k - kk)), constant_values=-1)
         values = np.pad(values, ((0, 0), (0, k - kk)), constant_values=-np.inf)
     return indices, values
+
+
+def select(scores: np.ndarray, blocked: np.ndarray, k: int, diversity: float, reranker, history: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The top-k stage of one request: block, take the ``k`` best (or a pool of ``max(5k, 50)`` for
+    the re-ranker when ``diversity > 0``) and re-rank the pool.
+
+    Args:
+        scores: ``(n_items,) float32`` pipeline scores.
+        blocked: ``(n_items,) bool`` items that must not be returned.
+        reranker: A :class:`~semrec.pipeline.rerank.Reranker` (used only when ``diversity > 0``).
+        history: ``(n,) int64`` the request's history (calibration reads it).
+
+    Returns:
+        ``(chosen (m,) int64, chosen_scores (m,) float32)`` with ``m <= k``.
+    """
+    scores = np.where(blocked, np.float32(-np.inf), scores)
+    pool = k if diversity == 0 else max(5 * k, 50)
+    indices, values = top_k(scores[None, :], pool)
+    keep = indices[0] >= 0
+    chosen, chosen_scores = indices[0][keep][:k], values[0][keep][:k]
+    if diversity > 0 and len(chosen):
+        chosen = reranker.rerank(indices[0][keep], values[0][keep], history, k, diversity)
+        chosen_scores = scores[chosen]
+    return chosen, chosen_scores

@@ -2,7 +2,7 @@
 
 import pytest
 
-from semrec.store import EventRecord, Store
+from semrec.serving.store import EventRecord, Store
 
 
 @pytest.fixture

@@ -21,19 +21,15 @@ from typing import Any
 import numpy as np
 
 from semrec.data.tables import Dataset
-from semrec.encoders import EmbeddingCache
+from semrec.text import EmbeddingCache
 from semrec.errors import QueryError, SemrecError
-from semrec.recommender import Query, Recommendation, Recommender
-from semrec.store import EventRecord, Store
+from semrec.pipeline import Recommender
+from semrec.pipeline.users import UserRecord
+from semrec.serving.store import EventRecord, Store
+from semrec.types import Query, Recommendation
+from semrec.vocab import IdVocabulary
 
 logger = logging.getLogger(__name__)
-
-
-def describe_user(text: str | None, attributes: dict[str, Any]) -> str:
-    """A user's self-description followed by their attributes as text ("age: 24. occupation: nurse.")."""
-    parts = [" ".join(text.split())] if text and text.strip() else []
-    parts += [f"{name}: {value}." for name, value in attributes.items() if value not in (None, "")]
-    return " ".join(parts)
 
 
 class UnknownItemError(SemrecError, ValueError):
@@ -49,6 +45,25 @@ class RetrainReport:
     n_events: int
     seconds: float
     directory: str
+
+
+class StoreUsers:
+    """History lookup from the durable store (the service's :class:`~semrec.pipeline.users.UserLookup`)."""
+
+    def __init__(self, live: LiveRecommender) -> None:
+        self.live = live
+
+    def lookup(self, user_id: str, vocab: IdVocabulary) -> UserRecord | None:
+        events = self.live.history(user_id)
+        profile = self.live.store.get_user(user_id)
+        if not events and profile is None:
+            return None
+        known = [(vocab.get(item), stamp) for item, stamp in events]
+        known = [(p, t) for p, t in known if p is not None]
+        history = np.asarray([p for p, _ in known], dtype=np.int64)
+        times = np.asarray([t for _, t in known], dtype=np.int64)
+        text = profile["text"] if profile else None
+        return UserRecord(history, times, text, dict(profile["attributes"]) if profile else {})
 
 
 class LiveRecommender:
@@ -70,8 +85,8 @@ class LiveRecommender:
         self.store = store
         self.artifact_dir = None if artifact_dir is None else Path(artifact_dir)
         self.cache_size = cache_size
-        self._histories: OrderedDict[str, list[str]] = OrderedDict()
-        self._positions: dict[str, tuple[int, np.ndarray]] = {}
+        self._histories: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()
+        self.users = StoreUsers(self)
         self._lock = threading.RLock()
         self._retrain_lock = threading.Lock()
         self.model_version = 1
@@ -88,13 +103,14 @@ class LiveRecommender:
     # ------------------------------------------------------------------ setup
     def _seed(self) -> None:
         model = self.model
-        fields = model.items.drop(columns=["text"], errors="ignore")
-        self.store.put_items((row["item_id"], {k: v for k, v in row.items() if k != "item_id" and v is not None})
-                             for row in fields.to_dict(orient="records"))  # fmt: skip
+        fields = model.catalogue.items.drop(columns=["text"], errors="ignore")
+        rows = fields.to_dict(orient="records")
+        self.store.put_items((row["item_id"], {k: v for k, v in row.items() if k != "item_id" and v is not None}) for row in rows)
         records = []
-        for position, user_id in enumerate(model.user_vocab.ids.tolist()):
-            for item, stamp in zip(model.histories[position], model.history_times[position]):
-                records.append(EventRecord(user_id, str(model.item_vocab.ids[item]), "import", 1.0, int(stamp)))
+        users, ids = model.users, model.catalogue.vocab.ids
+        for position, user_id in enumerate(users.vocab.ids.tolist()):
+            for item, stamp in zip(users.histories[position], users.times[position]):
+                records.append(EventRecord(user_id, str(ids[item]), "import", 1.0, int(stamp)))
         for start in range(0, len(records), 20_000):
             self.store.add_events(records[start : start + 20_000])
         logger.info("seeded the store with %d items and %d events", len(fields), len(records))
@@ -105,14 +121,14 @@ class LiveRecommender:
         if events.empty:
             return
         events = events.sort_values(["timestamp"], kind="stable")
-        for user_id, items in events.groupby("user_id", sort=False)["item_id"]:
+        for user_id, rows in events.groupby("user_id", sort=False):
             if len(self._histories) >= self.cache_size:
                 break
-            self._histories[user_id] = items.tolist()
+            self._histories[user_id] = list(zip(rows["item_id"].tolist(), rows["timestamp"].astype(int).tolist()))
 
     def _sync_catalogue(self) -> None:
         """Items in the store but not in the model (added while serving) are added to the model."""
-        known = set(self.model.item_vocab.ids.tolist())
+        known = set(self.model.catalogue.vocab.ids.tolist())
         stored = self.store.items_frame()
         for row in stored.to_dict(orient="records"):
             if row["item_id"] not in known:
@@ -122,14 +138,14 @@ class LiveRecommender:
             self.model.remove_item(item_id)
 
     # ------------------------------------------------------------------ reads
-    def history(self, user_id: str) -> list[str]:
-        """The user's item ids from the store, oldest first (cached; updated on feedback)."""
+    def history(self, user_id: str) -> list[tuple[str, int]]:
+        """The user's ``(item_id, Unix seconds)`` events from the store, oldest first (cached; updated on feedback)."""
         with self._lock:
             cached = self._histories.get(user_id)
             if cached is not None:
                 self._histories.move_to_end(user_id)
                 return cached
-        items = [item for item, _ in self.store.history(user_id)]
+        items = list(self.store.history(user_id))
         with self._lock:
             self._histories[user_id] = items
             while len(self._histories) > self.cache_size:
@@ -137,49 +153,15 @@ class LiveRecommender:
         return items
 
     def recommend(self, query: Query) -> Recommendation:
-        """:meth:`Recommender.recommend` with the user's live history and profile text.
+        """The served pipeline (:meth:`Recommender.recommend`) with the store as the history lookup.
 
-        A known user's history comes from the store (so feedback counts at once); a user with no
-        history but a stored self-description is answered from that text; otherwise the usual
-        fallback chain (text -> popular) applies. Never raises for an unknown user.
+        A known user's history and profile (text, attributes) come from the store, so feedback
+        counts at once. Never raises for an unknown user.
 
         Raises:
             QueryError: Empty text, unknown history item, unknown filter field.
         """
-        model, version = self.model, self.model_version  # one model for the whole request
-        history = np.zeros(0, dtype=np.int64)
-        text = query.text
-        notes: list[str] = []
-        attributes = dict(query.attributes)
-        if query.user_id is not None:
-            history = self._history_positions(query.user_id, model, version)
-            if len(history) < model.config.handover.ramp_end:  # a new user: profile attributes/text help
-                profile = self.store.get_user(query.user_id)
-                if profile:
-                    attributes = {**profile["attributes"], **attributes}
-                if not len(history) and text is None:
-                    has_text = profile and profile["text"] and profile["text"].strip()
-                    described = describe_user(profile["text"], profile["attributes"]) if has_text else ""
-                    if described:
-                        text = described
-                        notes.append("answered from the user's profile text")
-                    elif profile is None:
-                        notes.append(f"user {query.user_id!r} is unknown")
-        live = query.model_copy(update={"user_id": None, "text": text, "attributes": attributes})
-        return model.recommend_for_history(history, live, notes)
-
-    def _history_positions(self, user_id: str, model: Recommender, version: int) -> np.ndarray:
-        """The user's live history as item positions of ``model`` (cached per model version)."""
-        cached = self._positions.get(user_id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        positions = np.asarray([p for p in map(model.item_vocab.get, self.history(user_id)) if p is not None],
-                               dtype=np.int64)  # fmt: skip
-        with self._lock:
-            self._positions[user_id] = (version, positions)
-            if len(self._positions) > self.cache_size:
-                self._positions.pop(next(iter(self._positions)))
-        return positions
+        return self.model.recommend(query, users=self.users)
 
     # ------------------------------------------------------------------ writes
     def add_feedback(self, records: Sequence[EventRecord]) -> int:
@@ -190,13 +172,13 @@ class LiveRecommender:
         """
         model = self.model
         for record in records:
-            if record.item_id not in model.item_vocab or model.item_vocab.get(record.item_id) in model.removed:
+            position = model.catalogue.vocab.get(record.item_id)
+            if position is None or position in model.catalogue.removed:
                 raise UnknownItemError(f"unknown item id {record.item_id!r}; add it with PUT /items/{{id}} first")
         inserted = self.store.add_events(records)
         with self._lock:
             for user_id in {r.user_id for r in records}:
                 self._histories.pop(user_id, None)
-                self._positions.pop(user_id, None)
         return inserted
 
     def put_user(self, user_id: str, text: str | None, attributes: dict[str, Any]) -> None:
@@ -215,7 +197,6 @@ class LiveRecommender:
         deleted = self.store.delete_user(user_id)
         with self._lock:
             self._histories.pop(user_id, None)
-            self._positions.pop(user_id, None)
             in_model = self.model.forget_user(user_id)
             if in_model:
                 self._deletions += 1
@@ -245,7 +226,6 @@ class LiveRecommender:
         with self._lock:
             self.store.put_items([(item_id, fields)])
             self.model.upsert_item(item_id, fields)
-            self._positions.clear()  # a new item can make earlier-unknown history ids resolvable
 
     def delete_item(self, item_id: str) -> bool:
         with self._lock:
@@ -270,7 +250,7 @@ class LiveRecommender:
             if events.empty:
                 raise SemrecError("nothing to retrain on: the store has no events on catalogue items")
             dataset = Dataset(items, events, None, "store")
-            model = Recommender.fit(dataset, self.model.config, encoder=self.model.encoder, cache=self.embedding_cache)
+            model = Recommender.fit(dataset, self.model.config, encoder=self.model.catalogue.encoder, cache=self.embedding_cache)
             if self.artifact_dir is not None:
                 model.save(self.artifact_dir)
             with self._lock:
@@ -278,8 +258,7 @@ class LiveRecommender:
                 self.model_version += 1
                 self.erasure_pending = {u: n for u, n in self.erasure_pending.items() if n > deletions_before}
                 self._histories.clear()
-                self._positions.clear()
-            return RetrainReport(len(model.user_vocab), model.n_items, len(events), time.perf_counter() - started,
+            return RetrainReport(len(model.users.vocab), model.n_items, len(events), time.perf_counter() - started,
                                  str(self.artifact_dir))  # fmt: skip
 
     def stats(self) -> dict[str, Any]:

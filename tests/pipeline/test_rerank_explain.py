@@ -3,10 +3,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semrec.encoders import EncoderConfig
-from semrec.handover import HandoverConfig
-from semrec.recommender import Query, Recommender, RecommenderConfig
-from semrec.rerank import (
+from semrec.config import RecommenderConfig
+from semrec.pipeline import Recommender
+from semrec.pipeline.handover import HandoverConfig
+from semrec.pipeline.rerank import (
     CalibratedReranker,
     MMRReranker,
     TagMMRReranker,
@@ -14,6 +14,8 @@ from semrec.rerank import (
     mmr,
     tag_matrix,
 )
+from semrec.text import EncoderConfig
+from semrec.types import Query
 
 
 def unit(rows):
@@ -108,8 +110,8 @@ def test_every_cited_fact_is_true(model, catalogue):
 def test_ease_explanations_cite_the_exact_contributions(model):
     result = model.recommend(Query(user_id="ann", k=1, explain=True))
     explanation = result.explanations[0]
-    history = model.history_of("ann")
-    contributions = model.scorer.weights[history, model.item_vocab.get(result.item_ids[0])]
+    history = model.users.lookup("ann", model.catalogue.vocab).history
+    contributions = model.scorer.weights[history, model.catalogue.vocab.get(result.item_ids[0])]
     assert sum(w for _, w in explanation.because) == pytest.approx(contributions[contributions > 0].sum(), abs=1e-5)
     assert float(result.scores[0]) == pytest.approx(contributions.sum(), abs=1e-5)
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from semrec.ranking import top_k
+from semrec.pipeline.topk import top_k
 
 
 def test_known_answer_with_exclusion_and_ties():

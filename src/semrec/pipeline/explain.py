@@ -9,41 +9,16 @@ the item's text. A fallback says the item is popular and how many users interact
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from semrec.data.tables import split_list
 from semrec.preprocess import tokenize
+from semrec.types import Explanation
 
 EXPLAIN_FIELDS = ("genres", "director", "writer", "cast", "brand", "category")
 """Item columns whose shared values are cited (those the catalogue has)."""
 
-
-
-@dataclass
-class Explanation:
-    """Why one item was recommended.
-
-    Attributes:
-        item_id: The recommended item.
-        because: ``[(history item_id, weight)]``, the history items that support it most
-            (weight: the item-item contribution to the score, or a cosine in [-1, 1]).
-        shared: ``{attribute: [values]}`` the item shares with the cited history items.
-        matched_words: Query words that occur in the item's text.
-        popularity: Number of users who interacted with the item (training data).
-        context: How the request context lifted the item (e.g. "fits the context 'rainy Sunday'").
-        reason: One sentence built from the facts above only.
-    """
-
-    item_id: str
-    because: list[tuple[str, float]] = field(default_factory=list)
-    shared: dict[str, list[str]] = field(default_factory=dict)
-    matched_words: list[str] = field(default_factory=list)
-    popularity: int = 0
-    context: list[str] = field(default_factory=list)
-    reason: str = ""
 
 
 def words(text: str) -> set[str]:

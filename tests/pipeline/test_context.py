@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
 
-from semrec.context import ContextConfig, RequestContext, TimeContextModel, standardise
-from semrec.encoders import EncoderConfig
+from semrec.config import RecommenderConfig
 from semrec.errors import QueryError
-from semrec.handover import HandoverConfig
-from semrec.recommender import Query, Recommender, RecommenderConfig
+from semrec.pipeline import Recommender
+from semrec.pipeline.context import ContextConfig, RequestContext, standardise
+from semrec.pipeline.handover import HandoverConfig
+from semrec.text import EncoderConfig
+from semrec.types import Query
 
 
 def test_parse_time_weekday_and_free_text():
@@ -17,16 +19,6 @@ def test_parse_time_weekday_and_free_text():
     for bad in ({"time": "yesterday"}, {"hour": 25}, {"weekday": "someday"}):
         with pytest.raises(QueryError):
             RequestContext.parse(bad)
-
-
-def test_time_lift_known_answer():
-    night, day = 2 * 3600, 14 * 3600  # 02:00 and 14:00 UTC on a Thursday
-    histories = [np.array([0, 0, 1]), np.array([1, 2])]
-    times = [np.array([night, night + 60, day]), np.array([day, day])]
-    model = TimeContextModel.fit(histories, times, 3)
-    assert model.hour_counts[0].tolist() == [2, 0, 0] and model.hour_counts[3].tolist() == [0, 2, 1]
-    assert np.argmax(model.lift(2, None, 3)) == 0 and np.argmax(model.lift(14, None, 3)) in (1, 2)
-    assert model.lift(None, None, 3) is None and model.lift(2, 3, 5).shape == (5,)  # items added later
 
 
 def test_standardise_ignores_blocked_items():
@@ -49,10 +41,9 @@ def test_occasion_text_changes_a_users_list_and_is_explained(catalogue, hashing)
     assert any("ranked with the context" in note for note in kids.notes)
 
 
-def test_time_context_is_off_by_default_and_applies_when_weighted(catalogue, hashing):
-    model = Recommender.fit(catalogue, RecommenderConfig(encoder=EncoderConfig(model="hashing")), encoder=hashing)
+def test_a_time_only_context_is_recorded_and_said_so(catalogue, hashing):
+    config = RecommenderConfig(scorer="ease", encoder=EncoderConfig(model="hashing"))
+    model = Recommender.fit(catalogue, config, encoder=hashing)
     result = model.recommend(Query(user_id="ann", context={"weekday": "sunday"}))
     assert any("no context signal applies" in note for note in result.notes)
-    weighted = Recommender.fit(catalogue, RecommenderConfig(encoder=EncoderConfig(model="hashing"),
-                                                            context=ContextConfig(time_weight=1.0)), encoder=hashing)  # fmt: skip
-    assert "ranked with the request time" in weighted.recommend(Query(user_id="ann", context={"hour": 3})).notes
+    assert result.item_ids.tolist() == model.recommend(Query(user_id="ann")).item_ids.tolist()

@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks: run `semrec serve` as a real subprocess on loopback."""
+"""Run `semrec serve` as a real subprocess on loopback (tests and benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,94 @@
+"""Fitting: encode the catalogue, fit the main scorer and the cold-start side models, assemble."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from semrec.config import RecommenderConfig
+from semrec.data.histories import ordered_histories_with_times, ordered_values
+from semrec.data.tables import Dataset
+from semrec.features import Projection, item_features, learn_spec
+from semrec.ltr.onboarding import OnboardingData, OnboardingRanker, release_years
+from semrec.pipeline.catalogue import Catalogue
+from semrec.pipeline.recommender import Models, Recommender
+from semrec.pipeline.users import ArtifactUsers
+from semrec.scorers import ItemConditionalScorer, MostPopularScorer, TrainData
+from semrec.scorers.prior import fit_prior
+from semrec.text import EmbeddingCache, TextEncoder, TextTemplateConfig, build_encoder, render_texts
+from semrec.vocab import IdVocabulary
+
+logger = logging.getLogger(__name__)
+
+
+def item_texts(items, config: TextTemplateConfig) -> list[str]:
+    """The text of each item row, as the encoder reads it."""
+    return render_texts(items, config, "item_id")
+
+
+def encode_items(texts: Sequence[str], encoder: TextEncoder, cache: EmbeddingCache | None,
+                 progress: bool = False) -> np.ndarray:
+    """``(len(texts), dim) float32`` item embeddings, through ``cache`` when given."""
+    if cache is None:
+        return encoder.encode(texts, kind="document", progress=progress)
+    return cache.encode(encoder, texts, kind="document", progress=progress)
+
+
+def fit_recommender(dataset: Dataset, config: RecommenderConfig, encoder: TextEncoder | None = None,
+                    cache: EmbeddingCache | None = None, progress: bool = False) -> Recommender:
+    """Encode item texts, fit every model on every interaction, keep each user's history.
+
+    Args:
+        dataset: Validated tables.
+        config: The configuration (``RecommenderConfig()``: the hybrid with the onboarding ranker).
+        encoder: Overrides ``config.encoder`` (tests pass a :class:`~semrec.text.HashingEncoder`).
+        cache: Embedding cache; ``None`` encodes without caching.
+        progress: Show progress bars.
+
+    Raises:
+        pydantic.ValidationError: Bad scorer hyper-parameters.
+        SemrecError: The encoder cannot be loaded, or the catalogue is too large for the scorer.
+    """
+    scorer = config.build_scorer()
+    encoder = encoder or build_encoder(config.encoder)
+    items = dataset.items.reset_index(drop=True).copy()
+    item_vocab = IdVocabulary(items["item_id"], "item")
+    user_vocab = IdVocabulary(dataset.interactions["user_id"].drop_duplicates().tolist(), "user")
+    histories, times = ordered_histories_with_times(dataset.interactions, user_vocab, item_vocab)
+    texts = item_texts(items, config.text)
+    items["text"] = texts
+    started = time.perf_counter()
+    embeddings = encode_items(texts, encoder, cache, progress)
+    logger.info("encoded %d item texts in %.1f s", len(texts), time.perf_counter() - started)
+    projection = None
+    if config.encoder.pca_dim is not None:
+        projection = Projection.fit(embeddings, config.encoder.pca_dim)
+        embeddings = projection.apply(embeddings)
+    feature_spec = learn_spec(dataset.items)
+    data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, feature_spec))
+    started = time.perf_counter()
+    scorer.bind_embeddings(embeddings)
+    scorer.fit(data)
+    logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
+    models = Models(scorer, MostPopularScorer().fit(data))
+    needs_handover = config.handover.enabled and not scorer.handles_new_users
+    if needs_handover and len(item_vocab) <= ItemConditionalScorer.Config().max_items:
+        models.conditional = ItemConditionalScorer().fit(data)
+    if dataset.users is not None and len(user_vocab):
+        tags = items["genres"].tolist() if "genres" in items else None
+        models.prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
+    if config.onboarding.enabled:
+        started = time.perf_counter()
+        values = ordered_values(dataset.interactions, user_vocab, item_vocab)
+        years = release_years(dataset.items, config.onboarding.release_field)
+        onboarding_data = OnboardingData(histories, times, values, user_vocab.ids.tolist(), dataset.users,
+                                         len(item_vocab), embeddings, data.item_features, years)
+        models.onboarding = OnboardingRanker.fit(config.onboarding, onboarding_data)
+        outcome = "skipped: too few users" if models.onboarding is None else f"{len(models.onboarding.boosters)} folds"
+        logger.info("fitted the onboarding ranker in %.1f s (%s)", time.perf_counter() - started, outcome)
+    catalogue = Catalogue(items, embeddings, config.encoder, dict(encoder.identity), config.text, projection,
+                          feature_spec, encoder)
+    return Recommender(config, catalogue, ArtifactUsers(user_vocab, histories, times), models)
