@@ -3,7 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from semrec.data.tables import Dataset, load_interactions, load_items, load_users, read_table
+from semrec.data.readers import read_table
+from semrec.data.tables import Dataset, load_interactions, load_items, load_users
 from semrec.errors import DataFormatError
 
 
