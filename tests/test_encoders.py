@@ -1,6 +1,6 @@
 import numpy as np
 
-from semrec.encoders import EmbeddingCache, EncoderConfig, HashingEncoder, identity_key
+from semrec.text import EmbeddingCache, EncoderConfig, HashingEncoder, identity_key
 
 
 def test_hashing_is_deterministic_normalised_and_word_sensitive(hashing):

@@ -4,26 +4,36 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semrec.encoders import EncoderConfig
 from semrec.features import FeatureSpec, Projection, item_features, learn_spec
 from semrec.recommender import Query, Recommender, RecommenderConfig
+from semrec.text import EncoderConfig
 
 
 def catalogue():
-    return pd.DataFrame({
-        "item_id": [f"i{i}" for i in range(8)],
-        "year": ["1990", "1991", "1992", "1993", "1994", "1995", "1996", None],
-        "genres": ["A|B", "A", "B", "C", "A|C", "B", "C", "A"],
-        "overview": ["x", None, "y", None, "z", None, "w", ""],
-        "title": [f"Film {i}" for i in range(8)],  # always present, all distinct: no feature
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(8)],
+            "year": ["1990", "1991", "1992", "1993", "1994", "1995", "1996", None],
+            "genres": ["A|B", "A", "B", "C", "A|C", "B", "C", "A"],
+            "overview": ["x", None, "y", None, "z", None, "w", ""],
+            "title": [f"Film {i}" for i in range(8)],  # always present, all distinct: no feature
+        }
+    )
 
 
 def test_spec_picks_bins_tokens_and_flags():
     spec = learn_spec(catalogue(), n_bins=2)
     assert spec.bins == {"year": [1993.0]} and spec.tokens == {"genres": ["A", "B", "C"]}
     assert spec.flags == ["overview"]
-    assert spec.names == ["year:bin0", "year:bin1", "year:missing", "genres=A", "genres=B", "genres=C", "overview:present"]
+    assert spec.names == [
+        "year:bin0",
+        "year:bin1",
+        "year:missing",
+        "genres=A",
+        "genres=B",
+        "genres=C",
+        "overview:present",
+    ]
     assert FeatureSpec.from_json(spec.to_json()) == spec
 
 

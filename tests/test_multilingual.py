@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from semrec.cli import app
 from semrec.live import describe_user
-from semrec.preprocess import normalise, tokenize
+from semrec.text import normalise, tokenize
 
 runner = CliRunner()
 ELECTRONICS = Path(__file__).resolve().parents[2] / "shared" / "data" / "electronics-abt-buy" / "abt.csv"
@@ -26,15 +26,34 @@ def test_user_attributes_become_text():
 
 
 def test_text_only_catalogue_and_new_items_without_refit(tmp_path):
-    (tmp_path / "items.tsv").write_text("sku\tname\n1\tWaterproof hiking boots\n2\tTrail running shoes\n3\tCoffee grinder\n")
+    (tmp_path / "items.tsv").write_text(
+        "sku\tname\n1\tWaterproof hiking boots\n2\tTrail running shoes\n3\tCoffee grinder\n"
+    )
     out = tmp_path / "shop"
-    fitted = runner.invoke(app, ["fit", "--items", str(tmp_path / "items.tsv"), "--item-col", "item_id=sku",
-                                 "--item-col", "title=name", "--encoder", "hashing", "--scorer", "most-popular",
-                                 "--out", str(out)])  # fmt: skip
+    fitted = runner.invoke(
+        app,
+        [
+            "fit",
+            "--items",
+            str(tmp_path / "items.tsv"),
+            "--item-col",
+            "item_id=sku",
+            "--item-col",
+            "title=name",
+            "--encoder",
+            "hashing",
+            "--scorer",
+            "most-popular",
+            "--out",
+            str(out),
+        ],
+    )
     assert fitted.exit_code == 0, fitted.output
     found = runner.invoke(app, ["recommend", "--model", str(out), "--text", "hiking boots", "-k", "1", "--json"])
     assert '"item_id": "1"' in found.stdout
-    added = runner.invoke(app, ["items", "add", "--model", str(out), "--item-id", "4", "--field", "title=Espresso machine"])
+    added = runner.invoke(
+        app, ["items", "add", "--model", str(out), "--item-id", "4", "--field", "title=Espresso machine"]
+    )
     assert added.exit_code == 0 and "4 items" in added.stdout
     again = runner.invoke(app, ["recommend", "--model", str(out), "--text", "espresso machine", "-k", "1", "--json"])
     assert '"item_id": "4"' in again.stdout
@@ -42,8 +61,8 @@ def test_text_only_catalogue_and_new_items_without_refit(tmp_path):
 
 @pytest.mark.parametrize("text", ["😀🎬🍿", "horror 恐怖片 película de terror", "x" * 100_000])
 def test_odd_texts_give_a_result_not_a_crash(text, catalogue, hashing):
-    from semrec.encoders import EncoderConfig
     from semrec.recommender import Query, Recommender, RecommenderConfig
+    from semrec.text import EncoderConfig
 
     model = Recommender.fit(catalogue, RecommenderConfig(encoder=EncoderConfig(model="hashing")), encoder=hashing)
     result = model.recommend(Query(text=text, k=3))
@@ -55,16 +74,22 @@ def test_odd_texts_give_a_result_not_a_crash(text, catalogue, hashing):
 @pytest.mark.slow
 def test_chinese_and_four_more_languages_find_horror_in_movielens(tmp_path):
     from semrec.data.registry import dataset_entry, load_named
-    from semrec.encoders import EncoderConfig
     from semrec.recommender import Query, Recommender, RecommenderConfig
-    from semrec.text import TextTemplateConfig
+    from semrec.text import EncoderConfig, TextTemplateConfig
 
-    config = RecommenderConfig(encoder=EncoderConfig(model="use-multilingual"),
-                               text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))  # fmt: skip
+    config = RecommenderConfig(
+        encoder=EncoderConfig(model="use-multilingual"),
+        text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template),
+    )
     model = Recommender.fit(load_named("movielens-100k"), config)
     genres = model.items.set_index("item_id")["genres"]
-    for text in ("我最近喜欢看恐怖片", "Me encantan las películas de terror", "J'adore les films d'horreur",
-                 "Ich liebe Horrorfilme", "ホラー映画が大好きです"):  # fmt: skip
+    for text in (
+        "我最近喜欢看恐怖片",
+        "Me encantan las películas de terror",
+        "J'adore les films d'horreur",
+        "Ich liebe Horrorfilme",
+        "ホラー映画が大好きです",
+    ):
         result = model.recommend(Query(text=text, k=10))
         horror = sum("Horror" in genres[i] for i in result.item_ids)
         assert horror >= 6, (text, model.titles(result.item_ids))
@@ -76,15 +101,17 @@ def test_chinese_request_surfaces_laptops_tablets_phones_in_a_real_catalogue():
     import re
 
     from semrec.data.tables import Dataset, load_items
-    from semrec.encoders import EncoderConfig
     from semrec.recommender import Query, Recommender, RecommenderConfig
-    from semrec.text import TextTemplateConfig
+    from semrec.text import EncoderConfig, TextTemplateConfig
 
     items = load_items(ELECTRONICS, {"item_id": "id", "title": "name"}, sep="|")
-    config = RecommenderConfig(scorer="most-popular", encoder=EncoderConfig(model="use-multilingual"),
-                               text=TextTemplateConfig(template="{title}. [{description}]"))  # fmt: skip
+    config = RecommenderConfig(
+        scorer="most-popular",
+        encoder=EncoderConfig(model="use-multilingual"),
+        text=TextTemplateConfig(template="{title}. [{description}]"),
+    )
     model = Recommender.fit(Dataset.text_only(items), config)
     result = model.recommend(Query(text="我最近喜欢浏览笔记本电脑、平板电脑和手机", k=10))
-    wanted = re.compile(r"notebook|laptop|macbook|vaio|tablet|phone|ipod|iphone|blackberry|netbook", re.I)
+    wanted = re.compile(r"notebook|laptop|macbook|vaio|tablet|phone|ipod|iphone|blackberry|netbook", re.IGNORECASE)
     titles = model.titles(result.item_ids)
     assert sum(bool(wanted.search(t)) for t in titles) >= 7, titles

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from semrec.encoders import EncoderConfig, HashingEncoder, build_encoder
 from semrec.errors import SemrecError
+from semrec.text import EncoderConfig, HashingEncoder, build_encoder
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from semrec.data.tables import Dataset, load_interactions, load_items, load_users, read_table
+from semrec.data.readers import read_table
+from semrec.data.tables import Dataset, load_interactions, load_items, load_users
 from semrec.errors import DataFormatError
 
 
@@ -18,8 +19,9 @@ def test_csv_items_and_interactions_with_mapping(tmp_path):
     table = load_items(items, {"item_id": "movieId", "title": "name"})
     assert table.columns.tolist() == ["item_id", "title", "genres"]
     assert table["item_id"].tolist() == ["1", "2"]
-    frame = load_interactions(inter, {"user_id": "userId", "item_id": "movieId", "value": "rating", "timestamp": "ts"},
-                              items=table)
+    frame = load_interactions(
+        inter, {"user_id": "userId", "item_id": "movieId", "value": "rating", "timestamp": "ts"}, items=table
+    )
     assert frame["value"].tolist() == [4.5, 3.0]
     assert frame["timestamp"].tolist() == [100, 946684800]
     assert frame["event"].tolist() == ["interaction", "interaction"]
@@ -93,7 +95,9 @@ def test_malformed_csv(tmp_path, content, message):
 
 
 def test_jsonl_and_bad_json_line(tmp_path):
-    good = write(tmp_path / "u.jsonl", json.dumps({"user_id": 1, "age": 30}) + "\n\n" + json.dumps({"user_id": 2}) + "\n")
+    good = write(
+        tmp_path / "u.jsonl", json.dumps({"user_id": 1, "age": 30}) + "\n\n" + json.dumps({"user_id": 2}) + "\n"
+    )
     users = load_users(good)
     assert users["user_id"].tolist() == ["1", "2"] and users["age"].tolist()[0] == 30
     bad = write(tmp_path / "b.jsonl", '{"user_id": 1}\n{oops}\n')
@@ -127,8 +131,10 @@ def test_dataset_round_trip(tmp_path, catalogue):
     catalogue.save_dir(tmp_path / "d")
     loaded = Dataset.load_dir(tmp_path / "d")
     assert loaded.items["item_id"].tolist() == catalogue.items["item_id"].tolist()
-    assert loaded.interactions[["user_id", "item_id", "timestamp"]].values.tolist() == \
-        catalogue.interactions[["user_id", "item_id", "timestamp"]].values.tolist()
+    assert (
+        loaded.interactions[["user_id", "item_id", "timestamp"]].values.tolist()
+        == catalogue.interactions[["user_id", "item_id", "timestamp"]].values.tolist()
+    )
 
 
 def test_dataset_rejects_header_only_interactions(tmp_path):

@@ -68,3 +68,8 @@ class DatasetFetchError(SemrecError):
 
 class QueryError(SemrecError, ValueError):
     """A recommendation request is invalid (empty text, k out of range, unknown item in history)."""
+
+
+class UsageError(SemrecError, ValueError):
+    """A caller's argument or option is invalid: an unknown name, a malformed ``KEY=VALUE``, a value
+    out of range for the data (the CLI reports it as a usage error, exit status 2)."""

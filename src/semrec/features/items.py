@@ -10,9 +10,6 @@ Every column other than the id becomes features, by what it holds:
 
 The spec (bin edges, token lists) is learned once from the catalogue and stored with the model,
 so new items are featurised the same way.
-
-:class:`Projection` is the other feature-extraction step: PCA of text embeddings (scikit-learn),
-fitted on the catalogue and applied to items and queries alike.
 """
 
 from __future__ import annotations
@@ -120,39 +117,3 @@ def item_features(items: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
         flag = _present(items[column]) if column in items else np.zeros(n, dtype=bool)
         blocks.append(flag.astype(np.float32)[:, None])
     return np.hstack(blocks) if blocks else np.zeros((n, 0), dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class Projection:
-    """PCA of L2-normalised embeddings, re-normalised after projection (so a dot product stays a cosine).
-
-    Attributes:
-        mean: ``(dim,) float32`` centre of the fitted embeddings.
-        components: ``(k, dim) float32`` principal axes, strongest first.
-
-    References:
-        scikit-learn ``sklearn.decomposition.PCA`` (full SVD); Pedregosa et al., JMLR 2011.
-    """
-
-    mean: np.ndarray
-    components: np.ndarray
-
-    @classmethod
-    def fit(cls, embeddings: np.ndarray, dim: int, seed: int = 0) -> Projection:
-        """PCA with ``dim`` components of ``(n, d)`` embeddings.
-
-        Raises:
-            ValueError: ``dim`` exceeds ``min(n, d)``.
-        """
-        from sklearn.decomposition import PCA
-
-        if dim > min(embeddings.shape):
-            raise ValueError(f"pca_dim {dim} exceeds min(items, embedding size) = {min(embeddings.shape)}")
-        pca = PCA(n_components=dim, svd_solver="full", random_state=seed).fit(embeddings.astype(np.float64))
-        return cls(pca.mean_.astype(np.float32), pca.components_.astype(np.float32))
-
-    def apply(self, embeddings: np.ndarray) -> np.ndarray:
-        """``(n, k) float32`` projected, L2-normalised rows (a zero row stays zero)."""
-        out = ((np.asarray(embeddings, dtype=np.float32) - self.mean) @ self.components.T).astype(np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=out, where=norms > 0)

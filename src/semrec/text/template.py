@@ -9,12 +9,14 @@ from collections.abc import Mapping
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from semrec.data.tables import _is_missing, split_list
+from semrec.data.readers import is_missing
+from semrec.data.tables import split_list
 from semrec.errors import SemrecError
 
 
 class TemplateError(SemrecError, ValueError):
     """A text template is malformed or names a field the data lacks."""
+
 
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _SPACES = re.compile(r"\s+")
@@ -70,9 +72,11 @@ def render_text(row: Mapping[str, object], config: TextTemplateConfig, id_field:
 
     def value(name: str) -> str:
         if name not in row:
-            raise TemplateError(f"text template names unknown field '{name}'; the items have: {', '.join(map(str, row))}")
+            raise TemplateError(
+                f"text template names unknown field '{name}'; the items have: {', '.join(map(str, row))}"
+            )
         cell = row[name]
-        if _is_missing(cell):
+        if is_missing(cell):
             return ""
         if isinstance(cell, float) and cell.is_integer():
             cell = int(cell)

@@ -15,15 +15,17 @@ from functools import lru_cache
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-STOP_WORDS = frozenset(
-    # English
+_ENGLISH_STOP_WORDS = (
     "a an and are as at be but by for from i i'm im in into is it its love like me movie movies my of on or "
     "our so some something that the their them then there these they this to very want was we were what "
-    "when which who with would you your film films have has had been just really "
-    # Chinese
-    "的 了 和 是 我 你 他 她 它 们 我们 你们 在 有 也 都 就 很 最近 喜欢 一个 一些 这 那 看 想 要 吗 呢 吧 啊 与 及 或 "
-    "、 ， 。".split()
-)  # fmt: skip
+    "when which who with would you your film films have has had been just really"
+)
+_CHINESE_STOP_WORDS = (
+    "的 了 和 是 我 你 他 她 它 们 我们 你们 在 有 也 都 就 很 最近 喜欢 "
+    "一个 一些 这 那 看 想 要 吗 呢 吧 啊 与 及 或 、 ， 。"
+)
+
+STOP_WORDS = frozenset(_ENGLISH_STOP_WORDS.split() + _CHINESE_STOP_WORDS.split())
 """Words that carry no topic (English and Chinese); kept small on purpose."""
 
 

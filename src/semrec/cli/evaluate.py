@@ -1,0 +1,175 @@
+"""``semrec evaluate``, ``evaluate-diversity`` and ``evaluate-handover``: offline protocols and their tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from semrec.cli.common import (
+    DEFAULT_ENCODER,
+    DatasetOpt,
+    EncoderOpt,
+    InterColOpt,
+    InterOpt,
+    ItemColOpt,
+    ItemsOpt,
+    PcaOpt,
+    PoolingOpt,
+    TemplateOpt,
+    UserColOpt,
+    UsersOpt,
+    check_scorer,
+    console,
+    load_dataset,
+    parse_list,
+    parse_numbers,
+    replace,
+    user_options,
+)
+from semrec.errors import UsageError
+
+ScorersOpt = Annotated[
+    str, typer.Option(help="Comma-separated scorer names, each evaluated with its default configuration.")
+]
+RerankersOpt = Annotated[str, typer.Option(help="Comma-separated: mmr, mmr-tags, calibrated, topic.")]
+LevelsOpt = Annotated[str, typer.Option(help="Comma-separated diversity levels in [0, 1].")]
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise UsageError(f"k must be >= 1, got {k}")
+
+
+def evaluate(
+    protocol: Annotated[str, typer.Option(help="Evaluation protocol: P1, P2 or P3.")] = "P1",
+    scorers: ScorersOpt = "most-popular,ease,als,content-profile",
+    dataset: DatasetOpt = None,
+    items: ItemsOpt = None,
+    interactions: InterOpt = None,
+    users: UsersOpt = None,
+    item_col: ItemColOpt = None,
+    interaction_col: InterColOpt = None,
+    user_col: UserColOpt = None,
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    pooling: PoolingOpt = "model",
+    pca_dim: PcaOpt = None,
+    text_template: TemplateOpt = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
+    onboarding: Annotated[int, typer.Option(help="P2: interactions each cold user reveals.")] = 5,
+    out: Annotated[Path | None, typer.Option(help="Folder for <protocol>.json and <protocol>.md.")] = None,
+) -> None:
+    """Evaluate scorers on a protocol (P1 warm users, P2 cold users, P3 cold items) and print the metric table.
+
+    Each name is evaluated with its default configuration (``hybrid`` includes the onboarding ranker)."""
+    from semrec.config import RecommenderConfig
+    from semrec.data.fetch import cache_root
+    from semrec.evaluation.runner import METRICS
+    from semrec.evaluation.runner import evaluate as run_evaluation
+    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig
+
+    names = [check_scorer(name) for name in dict.fromkeys(parse_list(scorers))]
+    if not names:
+        raise UsageError("--scorers names no scorer")
+    _check_k(k)
+    data, default_template = load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col)
+    with user_options():
+        encoder_config = EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim)
+        text = TextTemplateConfig(template=text_template or default_template)
+        configs = {}
+        for name in names:
+            config = RecommenderConfig.for_scorer(name, encoder=encoder_config, text=text)
+            if config.onboarding.enabled and protocol == "P2" and onboarding > 0:
+                # the ranker is trained on simulated onboarding of the length the protocol reveals
+                n = {"n_onboarding": onboarding, "max_history": max(config.onboarding.max_history, onboarding)}
+                config = replace(config, onboarding=replace(config.onboarding, **n))
+            configs[name] = config
+    report = run_evaluation(
+        data, configs, protocol, k, cache=EmbeddingCache(cache_root() / "embeddings"), n_onboarding=onboarding
+    )
+    paths = report.write(out) if out else None
+    table = Table(title=report.markdown().splitlines()[0], title_justify="left")
+    table.add_column("scorer")
+    for metric in METRICS:
+        table.add_column(f"{metric}@{report.k}", justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("users/s", justify="right")
+    for result in report.results:
+        metrics = [f"{result.metrics[m]:.4f}" for m in METRICS]
+        table.add_row(result.scorer, *metrics, f"{result.fit_seconds:.1f}", f"{result.users_per_second:,.0f}")
+    Console(width=max(console.width, 150)).print(table)
+    if paths:
+        console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False, soft_wrap=True)
+
+
+def evaluate_diversity(
+    dataset: DatasetOpt = None,
+    items: ItemsOpt = None,
+    interactions: InterOpt = None,
+    item_col: ItemColOpt = None,
+    interaction_col: InterColOpt = None,
+    protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1, or P1-validation for tuning).")] = "P1",
+    scorer: Annotated[str, typer.Option(help="Base scorer whose candidates are re-ranked.")] = "ease",
+    rerankers: RerankersOpt = "mmr,mmr-tags,calibrated,topic",
+    levels: LevelsOpt = "0,0.25,0.5,0.75,1",
+    pool: Annotated[int, typer.Option(help="Candidates re-ranked per user.")] = 50,
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    text_template: TemplateOpt = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
+    out: Annotated[Path, typer.Option(help="Folder for frontier.json, frontier.md, frontier.png.")] = Path(
+        "artifacts/diversity"
+    ),
+) -> None:
+    """Accuracy / diversity frontier: NDCG, ILD, coverage, novelty per re-ranker and level, plus a PNG."""
+    from semrec.data.fetch import cache_root
+    from semrec.evaluation.diversity import frontier
+    from semrec.evaluation.runner import prepare
+    from semrec.scorers import MostPopularScorer, scorer_class
+    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig, build_encoder
+
+    values = parse_numbers(levels, "--levels", float)
+    names = parse_list(rerankers)
+    _check_k(k)
+    if pool < k:
+        raise UsageError(f"--pool ({pool}) must be >= k ({k})")
+    base = scorer_class(check_scorer(scorer))()
+    data, default_template = load_dataset(dataset, items, interactions, None, item_col, interaction_col, None)
+    with user_options():
+        encoder_config = EncoderConfig(model=encoder)
+        text = TextTemplateConfig(template=text_template or default_template)
+    cache = EmbeddingCache(cache_root() / "embeddings")
+    prepared = prepare(data, protocol, build_encoder(encoder_config), text, cache)
+    tags = data.items["genres"].tolist() if "genres" in data.items else [None] * len(data.items)
+    embeddings = prepared.data.item_embeddings
+    report = frontier(prepared, base, [MostPopularScorer()], names, values, embeddings, tags, k, pool)
+    paths = report.write(out)
+    print(report.markdown())
+    console.print("wrote " + ", ".join(map(str, paths)), highlight=False, soft_wrap=True)
+
+
+def evaluate_handover(
+    dataset: DatasetOpt = "movielens-100k",
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    text_template: TemplateOpt = None,
+    ns: Annotated[str, typer.Option(help="Onboarding sizes, comma-separated.")] = "0,1,3,5,10",
+    out: Annotated[Path, typer.Option(help="Folder for handover.json, .md, .png.")] = Path("artifacts/handover"),
+) -> None:
+    """P2 cold users: NDCG@10 as a new user reveals n items (curve + PNG), P2 itself, the text check."""
+    from semrec.data.fetch import cache_root
+    from semrec.data.registry import dataset_entry
+    from semrec.evaluation.handover import handover_curve
+    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig, build_encoder
+
+    sizes = parse_numbers(ns, "--ns", int)
+    entry = dataset_entry(dataset)
+    with user_options():
+        encoder_config = EncoderConfig(model=encoder)
+        text = TextTemplateConfig(template=text_template or entry.text_template)
+    cache = EmbeddingCache(cache_root() / "embeddings")
+    report = handover_curve(entry.load(None, 5.0), build_encoder(encoder_config), text, cache, sizes)
+    paths = report.write(out)
+    print(report.markdown())
+    console.print("wrote " + ", ".join(map(str, paths)), highlight=False, soft_wrap=True)
