@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from semrec.data.tables import split_list
-from semrec.preprocess import tokenize
+from semrec.text.preprocess import tokenize
 from semrec.types import Explanation
 
 EXPLAIN_FIELDS = ("genres", "director", "writer", "cast", "brand", "category")
@@ -22,7 +22,7 @@ EXPLAIN_FIELDS = ("genres", "director", "writer", "cast", "brand", "category")
 
 
 def words(text: str) -> set[str]:
-    """Topic words of ``text`` (see :func:`semrec.preprocess.tokenize`; Chinese is segmented)."""
+    """Topic words of ``text`` (see :func:`semrec.text.preprocess.tokenize`; Chinese is segmented)."""
     return set(tokenize(text))
 
 

@@ -1,4 +1,4 @@
-"""HTTP service (FastAPI): parses, validates, calls :class:`~semrec.live.LiveRecommender`, formats.
+"""HTTP service (FastAPI): parses, validates, calls :class:`~semrec.serving.live.LiveRecommender`, formats.
 
 Endpoints: ``POST /recommend``, ``POST /feedback``, ``PUT/GET/DELETE /users/{id}``,
 ``PUT/GET/DELETE /items/{id}``, ``POST /admin/retrain``, ``GET /health``, ``GET /metrics``
