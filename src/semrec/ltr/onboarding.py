@@ -199,7 +199,9 @@ class OnboardingSignals:
         origin, span = s["time_origin_span"]
         # a request after the data's end (a stale artifact, a demo data set) is scored as of
         # ``horizon_days`` after it: item ages stay in the range trained on
-        request_times = np.minimum(np.asarray(request_times, dtype=np.float64), origin + span + config.horizon_days * DAY)
+        request_times = np.minimum(
+            np.asarray(request_times, dtype=np.float64), origin + span + config.horizon_days * DAY
+        )
         hybrid = h.score(histories)
         long = sparse_times_dense(decayed_matrix(histories, n, h.config.long_rules.history_decay), h.long)
         short = sparse_times_dense(decayed_matrix(histories, n, h.config.short_rules.history_decay), h.short)
@@ -363,7 +365,9 @@ class OnboardingRanker:
         """Rebuild from :meth:`get_state` arrays and the booster texts."""
 
         def part(prefix: str) -> dict[str, np.ndarray]:
-            return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix) and "/" not in k[len(prefix) :]}
+            return {
+                k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix) and "/" not in k[len(prefix) :]
+            }
 
         signals_state = part("onboarding/")
         n_items = int(signals_state["x_shape"][1])
