@@ -20,7 +20,8 @@ from semrec.data.tables import Dataset
 from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.evaluation.protocols import PROTOCOLS
 from semrec.evaluation.runner import prepare, rank_users
-from semrec.scorers.sequence import HybridConfig, HybridScorer, SequentialRulesConfig
+from semrec.scorers import HybridConfig, HybridScorer
+from semrec.scorers.rules import SequentialRulesConfig
 from semrec.text import TextTemplateConfig
 
 
@@ -49,19 +50,21 @@ def main() -> None:
 
     warm = prepare(data, "P1-validation", encoder, text, cache)
     rows = []
-    for decay, window, gap, history, weight in itertools.product((0.93, 0.95, 0.97), (20, 40), (0.9, 0.95), (0.8, 0.9),
-                                                                  (0.6, 1.0, 1.5)):  # fmt: skip
+    grid = itertools.product((0.93, 0.95, 0.97), (20, 40), (0.9, 0.95), (0.8, 0.9), (0.6, 1.0, 1.5))
+    for decay, window, gap, history, weight in grid:
         short = SequentialRulesConfig(window=window, gap_decay=gap, history_decay=history)
-        rows.append((f"ease_decay {decay}, short window {window}, gap {gap}, history {history}, weight {weight}",
-                     ndcg(warm, HybridConfig(ease_decay=decay, short_rules=short, short_weight=weight))))  # fmt: skip
+        name = f"ease_decay {decay}, short window {window}, gap {gap}, history {history}, weight {weight}"
+        rows.append((name, ndcg(warm, HybridConfig(ease_decay=decay, short_rules=short, short_weight=weight))))
     report("Warm users (P1 validation slice)", rows)
 
     cold = inner("P2")
     rows = []
-    for window, gap, norm, popularity in itertools.product((40, 200), (0.9, 0.99), ("row", "sqrt-row"), (0.0, 0.3, 0.6, 1.0)):
+    for window, gap, norm, popularity in itertools.product(
+        (40, 200), (0.9, 0.99), ("row", "sqrt-row"), (0.0, 0.3, 0.6, 1.0)
+    ):
         long = SequentialRulesConfig(window=window, gap_decay=gap, history_decay=1.0, normalise=norm)
-        rows.append((f"long window {window}, gap {gap}, {norm}, popularity {popularity}",
-                     ndcg(cold, HybridConfig(long_rules=long, cold_popularity=popularity))))  # fmt: skip
+        name = f"long window {window}, gap {gap}, {norm}, popularity {popularity}"
+        rows.append((name, ndcg(cold, HybridConfig(long_rules=long, cold_popularity=popularity))))
     report("New users (P2 applied to P2 train)", rows)
 
     items = inner("P3")

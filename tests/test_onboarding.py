@@ -1,18 +1,21 @@
 """The new-user (onboarding) ranker on data with a known answer: what a new user consumes after
-onboarding depends on when they arrive, which no history-only model can see."""
+onboarding depends on when they arrive, which no history-only model can see.
+
+The pipeline-level onboarding tests are in tests/test_pipeline_models.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from semrec.data.tables import Dataset
-from semrec.onboarding import OnboardingConfig, OnboardingData, OnboardingRanker, release_years
-from semrec.recommender import Query, Recommender, RecommenderConfig, ordered_histories_with_times, ordered_values
+from semrec.ltr.lgbm import LambdaRankConfig
+from semrec.ltr.onboarding import FEATURES, OnboardingConfig, OnboardingData, OnboardingRanker, release_years
 from semrec.scorers import HybridScorer, TrainData
 from semrec.vocab import IdVocabulary
 
 DAY = 86_400
-POOL, ERA_A, ERA_B = range(0, 20), range(20, 40), range(40, 60)
+POOL, ERA_A, ERA_B = range(20), range(20, 40), range(40, 60)
 START = {"A": 1_000_000_000, "B": 1_000_000_000 + 400 * DAY}
 
 
@@ -33,17 +36,22 @@ def eras(n_users: int = 240, seed: int = 0) -> Dataset:
         for step, item in enumerate([*first, *rest]):
             rows.append((f"u{user}", f"i{item}", float(rng.integers(1, 6)), start + 60 * step, "rating"))
     interactions = pd.DataFrame(rows, columns=["user_id", "item_id", "value", "timestamp", "event"])
-    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(60)],
-                          "title": [f"film number {i}" for i in range(60)]})  # fmt: skip
+    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(60)], "title": [f"film number {i}" for i in range(60)]})
     users = pd.DataFrame({"user_id": [f"u{u}" for u in range(n_users)], "age": [20 + u % 40 for u in range(n_users)]})
     return Dataset(items, interactions, users, "eras")
 
 
 def onboarding_data(dataset: Dataset) -> tuple[OnboardingData, IdVocabulary]:
+    """Histories, times and ratings in (user, timestamp, item position) order, like the pipeline's."""
     items = IdVocabulary(dataset.items["item_id"], "item")
     users = IdVocabulary(dataset.interactions["user_id"].drop_duplicates().tolist(), "user")
-    histories, times = ordered_histories_with_times(dataset.interactions, users, items)
-    values = ordered_values(dataset.interactions, users, items)
+    inter = dataset.interactions
+    user, item = users.index(inter["user_id"].tolist()), items.index(inter["item_id"].tolist())
+    stamps = inter["timestamp"].to_numpy().astype(np.int64)
+    order = np.lexsort((item, stamps, user))
+    rows = [order[user[order] == u] for u in range(len(users))]
+    histories, times = [item[r] for r in rows], [stamps[r] for r in rows]
+    values = [inter["value"].to_numpy(dtype=float)[r] for r in rows]
     return OnboardingData(histories, times, values, users.ids.tolist(), dataset.users, len(items)), items
 
 
@@ -54,7 +62,7 @@ def era_share(lists: list[np.ndarray], era: range) -> float:
 @pytest.fixture(scope="module")
 def fitted():
     dataset = eras()
-    data, items = onboarding_data(dataset)
+    data, _ = onboarding_data(dataset)
     return OnboardingRanker.fit(OnboardingConfig(min_child_samples=20), data), data
 
 
@@ -89,7 +97,9 @@ def test_state_round_trip_gives_the_same_scores(fitted):
     ranker, _ = fitted
     clone = OnboardingRanker.from_state(ranker.config, ranker.get_state(), ranker.model_texts)
     history = [np.array([0, 3, 5, 7, 9])]
-    for a, b in zip(ranker.rank(history, [START["B"]], [{"age": 30}]), clone.rank(history, [START["B"]], [{"age": 30}])):
+    for a, b in zip(
+        ranker.rank(history, [START["B"]], [{"age": 30}]), clone.rank(history, [START["B"]], [{"age": 30}])
+    ):
         np.testing.assert_array_equal(a[0], b[0])
 
 
@@ -107,31 +117,25 @@ def test_release_years_reads_four_digit_years():
     assert release_years(items, "missing") is None and release_years(items, None) is None
 
 
-def test_recommender_uses_it_for_short_histories_and_saves_it(tmp_path, hashing):
-    dataset = eras()
-    config = RecommenderConfig(scorer="hybrid", onboarding=OnboardingConfig(enabled=True, min_child_samples=20))
-    model = Recommender.fit(dataset, config, encoder=hashing)
-    query = Query(history=["i1", "i4", "i6", "i11", "i17"], k=8, context={"timestamp": START["B"] + 30 * DAY})
-    answer = model.recommend(query)
-    assert answer.source == "onboarding-ranker"
-    assert np.isin([int(i[1:]) for i in answer.item_ids], list(ERA_B)).mean() >= 0.875
-    model.save(tmp_path / "model")
-    loaded = Recommender.load(tmp_path / "model", encoder=hashing)
-    again = loaded.recommend(query)
-    assert list(again.item_ids) == list(answer.item_ids) and again.source == "onboarding-ranker"
-    long_history = Query(history=[f"i{i}" for i in [*range(5), *range(40, 48)]], k=5)
-    assert loaded.recommend(long_history).source == "hybrid"  # 13 items > max_history: the main scorer
-
-
-def test_requests_after_the_data_are_scored_as_of_its_end(fitted, hashing):
+def test_requests_after_the_data_are_scored_as_of_its_end(fitted):
     ranker, data = fitted
     end = max(int(t.max()) for t in data.times)
     history = [np.array([0, 3, 5, 7, 9])]
     far, near = ranker.rank(history, [end + 10_000 * DAY]), ranker.rank(history, [end + 1 + 30 * DAY])
     np.testing.assert_array_equal(far[0][0], near[0][0])
     np.testing.assert_array_equal(far[1][0], near[1][0])
-    # the data ends in era B, so a request "now" (no context time) gets era-B items
-    config = RecommenderConfig(scorer="hybrid", onboarding=OnboardingConfig(enabled=True, min_child_samples=20))
-    answer = Recommender.fit(eras(), config, encoder=hashing).recommend(Query(history=["i2", "i8", "i13"], k=8))
-    assert answer.source == "onboarding-ranker"
-    assert np.isin([int(i[1:]) for i in answer.item_ids], list(ERA_B)).mean() >= 0.875
+
+
+def test_config_shares_the_lambdarank_base_and_drops_the_arrival_time_features():
+    config = OnboardingConfig()
+    assert isinstance(config, LambdaRankConfig)
+    base = LambdaRankConfig()
+    assert {k: getattr(config, k) for k in LambdaRankConfig.model_fields} == base.model_dump()
+    assert config.features == FEATURES and FEATURES[-1] == "candidate_rank"
+    for removed in ("neighbours_z", "neighbours_log", "popularity_window", "popularity_window_z", "days_since_first"):
+        assert removed not in FEATURES
+        with pytest.raises(ValidationError, match="unknown feature"):
+            OnboardingConfig(features=("hybrid", removed))
+    with pytest.raises(ValidationError):
+        OnboardingConfig(window_days=30.0)
+    assert OnboardingConfig(features=("mean_rating", "hybrid")).features == ("hybrid", "mean_rating")

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from semrec.errors import NotFittedError
-from semrec.recommender import ordered_histories
 from semrec.scorers import SCORERS, TrainData, scorer_class
 from semrec.vocab import IdVocabulary
 from tests.conftest import N_CHECKER, checkerboard
@@ -12,6 +11,14 @@ from tests.conftest import N_CHECKER, checkerboard
 ALL = sorted(SCORERS)
 PERSONALISED = [name for name in ALL if name != "most-popular"]
 ORDER_ONLY = {"sequential-rules"}  # predicts what follows: the checkerboard's held-out item never follows anything
+
+
+def ordered_histories(interactions, users: IdVocabulary, items: IdVocabulary) -> list[np.ndarray]:
+    """Each user's item positions by (timestamp, item position), like the pipeline orders them."""
+    user = users.index(interactions["user_id"].tolist())
+    item = items.index(interactions["item_id"].tolist())
+    order = np.lexsort((item, interactions["timestamp"].to_numpy().astype(np.int64), user))
+    return [item[order][user[order] == u] for u in range(len(users))]
 
 
 def train_data(dataset, encoder):
@@ -105,6 +112,14 @@ def test_unknown_scorer_name():
         scorer_class("svd++")
 
 
-def test_ease_refuses_huge_catalogue(data):
+@pytest.mark.parametrize("name", ["ease", "item-conditional"])
+def test_dense_models_refuse_huge_catalogues(name, data):
     with pytest.raises(ValueError, match="max_items"):
-        fitted("ease", data, max_items=10)
+        fitted(name, data, max_items=10)
+
+
+def test_item_conditional_model_is_registered_under_one_name():
+    from semrec.scorers import ItemConditionalScorer
+
+    assert scorer_class("item-conditional") is ItemConditionalScorer
+    assert not {"item-cond", "cold", "conditional"} & set(SCORERS)

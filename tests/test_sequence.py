@@ -1,13 +1,15 @@
-"""Sequential rules, the hybrid and its text-to-behaviour bridge, on data with known answers."""
+"""Sequential rules, the hybrid and its text-to-behaviour bridge, on data with known answers.
+
+The pipeline-level hybrid tests are in tests/test_pipeline_models.py."""
 
 import numpy as np
 
 from semrec.features import item_features, learn_spec
-from semrec.recommender import Query, Recommender, RecommenderConfig, ordered_histories
-from semrec.scorers import HybridScorer, SequentialRulesScorer, TrainData
-from semrec.scorers.sequence import HybridConfig, SequentialRulesConfig, decayed_matrix, sequential_rules
+from semrec.scorers import HybridConfig, HybridScorer, SequentialRulesScorer, TrainData, decayed_matrix
+from semrec.scorers.rules import SequentialRulesConfig, sequential_rules
 from semrec.vocab import IdVocabulary
 from tests.conftest import N_CHECKER, checkerboard
+from tests.test_scorers_contract import ordered_histories
 
 
 def test_sequential_rules_count_gaps_with_decay():
@@ -60,29 +62,3 @@ def test_hybrid_ramps_from_new_user_to_known_user_scoring():
     scorer.fit(data)
     empty = scorer.score([np.array([], dtype=np.int64)])[0]
     np.testing.assert_allclose(empty, scorer.log_popularity)
-
-
-def test_pipeline_uses_the_hybrid_for_short_histories(checker, hashing, tmp_path):
-    config = RecommenderConfig(scorer="hybrid")
-    model = Recommender.fit(checker, config, encoder=hashing)
-    result = model.recommend(Query(history=["i0", "i2"], k=3))
-    assert result.source == "hybrid" and all(int(i[1:]) % 2 == 0 for i in result.item_ids)
-    model.save(tmp_path / "m")
-    again = Recommender.load(tmp_path / "m", encoder=hashing)
-    assert again.recommend(Query(history=["i0", "i2"], k=3)).item_ids.tolist() == result.item_ids.tolist()
-
-
-def test_items_added_after_fit_are_scored_through_the_bridge(checker, hashing, tmp_path):
-    model = Recommender.fit(checker, RecommenderConfig(scorer="hybrid"), encoder=hashing)
-    assert len(model.scorer.bridge_rows) == N_CHECKER  # fitted although every item is warm
-    # the titles say nothing about parity; only the genres (side features) do
-    model.upsert_item("new-even", {"title": "Film", "genres": "Even|Numbers"})
-    model.upsert_item("new-odd", {"title": "Film", "genres": "Odd|Numbers"})
-    even_user = [f"i{i}" for i in range(2, 20, 2)]
-    scores = model.history_scores(model.item_vocab.index(even_user))
-    even, odd = model.item_vocab.index(["new-even", "new-odd"])
-    assert scores[even] > scores[odd]
-    model.save(tmp_path / "m")
-    again = Recommender.load(tmp_path / "m", encoder=hashing)
-    assert again.feature_spec == model.feature_spec
-    np.testing.assert_array_equal(again.history_scores(again.item_vocab.index(even_user)), scores)

@@ -1,22 +1,45 @@
-"""Scorers (models) and their registry."""
+"""Scorers (models), one a module, and their registry.
+
+Every model implements :class:`~semrec.scorers.base.Scorer`: it fits on interactions and scores
+every item for request-time histories (fold-in). Attribute priors for users without a history
+live in :mod:`semrec.scorers.prior`.
+"""
 
 from __future__ import annotations
 
-from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, recency_weights
-from semrec.scorers.models import (
-    ALSScorer,
-    ConditionalScorer,
-    ContentProfileScorer,
-    EASEScorer,
-    ItemKNNScorer,
-    MostPopularScorer,
+from semrec.scorers.als import ALSScorer
+from semrec.scorers.base import (
+    History,
+    Scorer,
+    TrainData,
+    cooccurrence,
+    histories_to_csr,
+    recency_weights,
+    sparse_times_dense,
+    standardise_rows,
 )
+from semrec.scorers.conditional import ItemConditionalScorer
+from semrec.scorers.content import ContentProfileScorer, content_profiles
+from semrec.scorers.ease import EASEScorer
 from semrec.scorers.fm import FMScorer
-from semrec.scorers.sequence import HybridScorer, SequentialRulesScorer
+from semrec.scorers.hybrid import HybridConfig, HybridScorer
+from semrec.scorers.knn import ItemKNNScorer
+from semrec.scorers.popular import MostPopularScorer
+from semrec.scorers.rules import SequentialRulesScorer, decayed_matrix
 
 SCORERS: dict[str, type[Scorer]] = {
-    cls.name: cls for cls in (MostPopularScorer, ContentProfileScorer, EASEScorer, ALSScorer, ItemKNNScorer, ConditionalScorer,
-                      SequentialRulesScorer, HybridScorer, FMScorer)
+    cls.name: cls
+    for cls in (
+        MostPopularScorer,
+        ContentProfileScorer,
+        EASEScorer,
+        ALSScorer,
+        ItemKNNScorer,
+        ItemConditionalScorer,
+        SequentialRulesScorer,
+        HybridScorer,
+        FMScorer,
+    )
 }
 """Registry: scorer name (as used by the CLI and configs) -> class."""
 
@@ -34,7 +57,26 @@ def scorer_class(name: str) -> type[Scorer]:
 
 
 __all__ = [
-    "SCORERS", "ALSScorer", "ConditionalScorer", "ContentProfileScorer", "EASEScorer", "FMScorer", "History", "HybridScorer",
-    "ItemKNNScorer", "MostPopularScorer", "SequentialRulesScorer",
-    "Scorer", "TrainData", "histories_to_csr", "recency_weights", "scorer_class",
-]  # fmt: skip
+    "SCORERS",
+    "ALSScorer",
+    "ContentProfileScorer",
+    "EASEScorer",
+    "FMScorer",
+    "History",
+    "HybridConfig",
+    "HybridScorer",
+    "ItemConditionalScorer",
+    "ItemKNNScorer",
+    "MostPopularScorer",
+    "Scorer",
+    "SequentialRulesScorer",
+    "TrainData",
+    "content_profiles",
+    "cooccurrence",
+    "decayed_matrix",
+    "histories_to_csr",
+    "recency_weights",
+    "scorer_class",
+    "sparse_times_dense",
+    "standardise_rows",
+]

@@ -1,7 +1,8 @@
 """The scorer contract: a model fits on interactions and scores items for histories. Nothing else.
 
 Candidate filtering (already-seen items, business rules), top-k and re-ranking live in the
-pipeline (:mod:`semrec.recommender`), so a new model writes ``fit`` and ``score`` only.
+pipeline (:mod:`semrec.pipeline`), so a new model writes ``fit`` and ``score`` only. The helpers
+here (history matrices, recency weights, row standardisation, co-occurrence) are shared by the models.
 """
 
 from __future__ import annotations
@@ -89,6 +90,40 @@ class TrainData:
         if self._matrix is None:
             self._matrix = histories_to_csr(self.histories, self.n_items)
         return self._matrix
+
+
+def standardise_rows(scores: np.ndarray) -> np.ndarray:
+    """Each row to mean 0, standard deviation 1 (a constant row becomes 0).
+
+    The batch form of the pipeline's single-row standardisation, for rows without infinities.
+
+    Args:
+        scores: ``(n, m)`` scores.
+
+    Returns:
+        ``(n, m) float32``.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    mean = scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    return np.divide(scores - mean, std, out=np.zeros_like(scores), where=std > 0)
+
+
+def cooccurrence(data: TrainData, max_items: int, name: str) -> np.ndarray:
+    """``X^T X`` of the binary user-item matrix as a dense ``(n_items, n_items) float64`` array.
+
+    Args:
+        data: Training interactions.
+        max_items: Largest catalogue accepted.
+        name: The model's name, for the error message.
+
+    Raises:
+        ValueError: ``n_items > max_items`` (the dense matrix would not fit).
+    """
+    if data.n_items > max_items:
+        raise ValueError(f"{name} needs n_items <= max_items ({max_items}); got {data.n_items}")
+    x = data.matrix
+    return (x.T @ x).toarray().astype(np.float64)
 
 
 class Scorer(ABC):

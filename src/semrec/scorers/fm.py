@@ -63,29 +63,29 @@ class FMScorer(Scorer):
     Config = FMConfig
 
     def fit(self, data: TrainData) -> Self:
-        import torch
+        """Train by BPR with Adam.
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # multi-threaded reductions differ in the last bit: refits must be identical
-        try:
-            return self._fit(data)
-        finally:
-            torch.set_num_threads(threads)
+        Every random draw comes from generators seeded by ``config.seed`` and owned by this call
+        (a ``torch.Generator`` for the initialisation, a numpy ``Generator`` for shuffling and
+        negative sampling); torch's global seed and thread count are left alone. Refits with the
+        same seed and the same torch thread count give identical factors.
 
-    def _fit(self, data: TrainData) -> Self:
+        Raises:
+            FloatingPointError: Training produced non-finite factors.
+        """
         import torch
 
         c = self.config
         n = data.n_items
-        torch.manual_seed(c.seed)
+        generator = torch.Generator().manual_seed(c.seed)
         rng = np.random.default_rng(c.seed)
-        dense = [b[:n] for b, on in ((data.item_embeddings, c.text), (data.item_features, c.side_features))
-                 if on and b is not None and b.shape[1]]  # fmt: skip
+        blocks = ((data.item_embeddings, c.text), (data.item_features, c.side_features))
+        dense = [b[:n] for b, on in blocks if on and b is not None and b.shape[1]]
         item_x = torch.from_numpy(np.hstack(dense).astype(np.float32)) if dense else torch.zeros((n, 0))
         k, d = c.factors, item_x.shape[1]
 
         def param(*shape):
-            return torch.nn.Parameter(0.01 * torch.randn(*shape))
+            return torch.nn.Parameter(0.01 * torch.randn(*shape, generator=generator))
 
         v_hist, v_id, v_dense = param(n, k), param(n, k), param(d, k)
         w_id, w_dense = torch.nn.Parameter(torch.zeros(n)), torch.nn.Parameter(torch.zeros(d))
@@ -97,14 +97,18 @@ class FMScorer(Scorer):
         lengths = np.diff(matrix.indptr).astype(np.float32)
         coo = matrix.tocoo()
         indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        bags = torch.sparse_coo_tensor(indices, torch.ones(len(coo.row)), matrix.shape, check_invariants=True).coalesce()
+        bags = torch.sparse_coo_tensor(
+            indices, torch.ones(len(coo.row)), matrix.shape, check_invariants=True
+        ).coalesce()
 
+        # index_select, not ``v[index]``: indexing's backward accumulates with atomics across intra-op
+        # threads (run-to-run differences); index_select's is deterministic for a given thread count
         def item_side(index):
             """``(q, b)``: cross vectors and item terms (linear + pairs inside the item side)."""
-            x = item_x[index]
-            q = v_id[index] + x @ v_dense
-            inner = 0.5 * ((q * q).sum(1) - (v_id[index] ** 2).sum(1) - ((x * x) @ (v_dense * v_dense)).sum(1))
-            return q, w_id[index] + x @ w_dense + inner
+            x, v = item_x.index_select(0, index), v_id.index_select(0, index)
+            q = v + x @ v_dense
+            inner = 0.5 * ((q * q).sum(1) - (v**2).sum(1) - ((x * x) @ (v_dense * v_dense)).sum(1))
+            return q, w_id.index_select(0, index) + x @ w_dense + inner
 
         for _ in range(c.epochs):
             order = rng.permutation(len(users))
@@ -113,7 +117,8 @@ class FMScorer(Scorer):
                 u = torch.from_numpy(users[batch])
                 pos = torch.from_numpy(items[batch].astype(np.int64))
                 neg = torch.from_numpy(rng.integers(0, n, len(batch)))
-                sums = torch.sparse.mm(bags, v_hist)[u] - v_hist[pos]  # leave the positive out of its bag
+                # leave the positive out of its bag
+                sums = torch.sparse.mm(bags, v_hist).index_select(0, u) - v_hist.index_select(0, pos)
                 size = torch.from_numpy(np.maximum(lengths[users[batch]] - 1, 1)).unsqueeze(1)
                 user = sums / size.sqrt()
                 q_pos, b_pos = item_side(pos)

@@ -1,19 +1,26 @@
-"""Attribute-aware popularity: what users like this one (age, gender, occupation ...) interact with.
+"""Attribute priors: what users like this one (age, gender, occupation ...) interact with.
 
-For a user known only by attributes (cold start, no history yet) it replaces global popularity:
+Two priors answer for a user known only by attributes; each has a ``name`` the pipeline labels
+its answers with. :class:`DemographicPrior` (``"demographic-popularity"``) is attribute-aware
+popularity:
+
 ``score_i = sum_f log((c_{f,v_f,i} + 1) / (N_{f,v_f} + n_items))`` over the user's attribute
 values ``v_f``, where ``c_{f,v,i}`` counts users with value ``v`` of field ``f`` who interacted
 with item ``i`` (a naive-Bayes combination of per-attribute popularity, add-one smoothed).
-Numeric fields are cut into quartile bins learned at fit time.
+Numeric fields are cut into quartile bins learned at fit time. :class:`FactorPrior`
+(``"attribute-factors"``) maps attributes to items through a LightFM factorisation model.
 
 References:
     M. Pazzani. A Framework for Collaborative, Content-Based and Demographic Filtering.
     Artificial Intelligence Review 13, 1999, doi:10.1023/A:1006544522159.
+    M. Kula. Metadata Embeddings for User and Item Cold-start Recommendations. CBRecSys 2015,
+    arXiv:1507.08439.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,19 +32,34 @@ class DemographicPrior:
     """Per-attribute-value item counts.
 
     Attributes:
+        name: ``"demographic-popularity"``, the label of answers it gives.
         fields: Attribute names used.
         values: ``{field: [value, ...]}`` categories (numeric fields: bin labels ``"q0".."q3"``).
         edges: ``{field: (3,) float64}`` quartile edges of numeric fields.
         counts: ``{field: (n_values, n_items) float32}``.
     """
 
-    def __init__(self, fields: list[str], values: dict[str, list[str]], edges: dict[str, np.ndarray],
-                 counts: dict[str, np.ndarray]) -> None:  # fmt: skip
+    name: ClassVar[str] = "demographic-popularity"
+
+    def __init__(
+        self,
+        fields: list[str],
+        values: dict[str, list[str]],
+        edges: dict[str, np.ndarray],
+        counts: dict[str, np.ndarray],
+    ) -> None:
         self.fields, self.values, self.edges, self.counts = fields, values, edges, counts
 
     @classmethod
-    def fit(cls, users: pd.DataFrame, user_ids: Sequence[str], histories: Sequence[History], n_items: int,
-            fields: Sequence[str] | None = None, max_values: int = 200) -> DemographicPrior:  # fmt: skip
+    def fit(
+        cls,
+        users: pd.DataFrame,
+        user_ids: Sequence[str],
+        histories: Sequence[History],
+        n_items: int,
+        fields: Sequence[str] | None = None,
+        max_values: int = 200,
+    ) -> DemographicPrior:
         """Count, per attribute value, the users who interacted with each item.
 
         Args:
@@ -57,8 +79,10 @@ class DemographicPrior:
             numeric = pd.to_numeric(column, errors="coerce")
             if numeric.notna().mean() > 0.9:
                 edges[field] = np.nanquantile(numeric.to_numpy(dtype=float), [0.25, 0.5, 0.75])
-                labels = [None if np.isnan(x) else f"q{int(np.searchsorted(edges[field], x, side='right'))}"
-                          for x in numeric.to_numpy(dtype=float)]  # fmt: skip
+                labels = [
+                    None if np.isnan(x) else f"q{int(np.searchsorted(edges[field], x, side='right'))}"
+                    for x in numeric.to_numpy(dtype=float)
+                ]
             else:
                 labels = [None if pd.isna(x) or str(x) == "" else str(x) for x in column]
             distinct = sorted({label for label in labels if label is not None})
@@ -75,6 +99,7 @@ class DemographicPrior:
         return cls(kept, values, edges, counts)
 
     def label(self, field: str, value: object) -> str | None:
+        """The category of ``value`` for ``field`` (a quartile bin for numeric fields); ``None``: unknown."""
         if value is None or value == "":
             return None
         if field in self.edges:
@@ -98,6 +123,7 @@ class DemographicPrior:
         return None if used == 0 else total.astype(np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
+        """Plain arrays (no pickles) for an artifact; :meth:`from_state` restores the prior."""
         out: dict[str, np.ndarray] = {"fields": np.asarray(self.fields, dtype=str)}
         for field in self.fields:
             out[f"values/{field}"] = np.asarray(self.values[field], dtype=str)
@@ -108,10 +134,14 @@ class DemographicPrior:
 
     @classmethod
     def from_state(cls, state: Mapping[str, np.ndarray]) -> DemographicPrior:
+        """Restore from :meth:`state`'s arrays."""
         fields = state["fields"].tolist()
-        return cls(fields, {f: state[f"values/{f}"].tolist() for f in fields},
-                   {f: state[f"edges/{f}"] for f in fields if f"edges/{f}" in state},
-                   {f: state[f"counts/{f}"] for f in fields})  # fmt: skip
+        return cls(
+            fields,
+            {f: state[f"values/{f}"].tolist() for f in fields},
+            {f: state[f"edges/{f}"] for f in fields if f"edges/{f}" in state},
+            {f: state[f"counts/{f}"] for f in fields},
+        )
 
 
 class FactorPrior:
@@ -122,6 +152,7 @@ class FactorPrior:
     ``lightfm`` package (``lightfm-next``); scoring is plain numpy over the stored arrays.
 
     Attributes:
+        name: ``"attribute-factors"``, the label of answers it gives.
         labeller: A :class:`DemographicPrior` used only to turn attribute values into labels.
         features: ``{"field=label": row}`` of ``user_embeddings``.
         user_embeddings: ``(n_features, dim) float32``.
@@ -133,15 +164,32 @@ class FactorPrior:
         arXiv:1507.08439. J. Weston et al. WSABIE (WARP loss), IJCAI 2011.
     """
 
-    def __init__(self, labeller: DemographicPrior, features: dict[str, int], user_embeddings: np.ndarray,
-                 item_repr: np.ndarray, item_bias: np.ndarray) -> None:  # fmt: skip
+    name: ClassVar[str] = "attribute-factors"
+
+    def __init__(
+        self,
+        labeller: DemographicPrior,
+        features: dict[str, int],
+        user_embeddings: np.ndarray,
+        item_repr: np.ndarray,
+        item_bias: np.ndarray,
+    ) -> None:
         self.labeller, self.features = labeller, features
         self.user_embeddings, self.item_repr, self.item_bias = user_embeddings, item_repr, item_bias
 
     @classmethod
-    def fit(cls, users: pd.DataFrame, user_ids: Sequence[str], histories: Sequence[History], n_items: int,
-            item_tags: Sequence[object] | None = None, components: int = 64, epochs: int = 40,
-            learning_rate: float = 0.05, seed: int = 42) -> FactorPrior:  # fmt: skip
+    def fit(
+        cls,
+        users: pd.DataFrame,
+        user_ids: Sequence[str],
+        histories: Sequence[History],
+        n_items: int,
+        item_tags: Sequence[object] | None = None,
+        components: int = 64,
+        epochs: int = 40,
+        learning_rate: float = 0.05,
+        seed: int = 42,
+    ) -> FactorPrior:
         """Fit on the users' attributes and histories.
 
         Raises:
@@ -161,8 +209,12 @@ class FactorPrior:
         tags = [split_list(t) for t in (item_tags if item_tags is not None else [None] * n_items)]
         dataset = LightFMDataset(user_identity_features=False, item_identity_features=True)
         # sorted, not sets: feature order fixes the random initialisation (string hashes vary per process)
-        dataset.fit(range(len(user_ids)), range(n_items), user_features=sorted({f for fs in user_feats for f in fs}),
-                    item_features=sorted({f"tag={t}" for ts in tags for t in ts}))  # fmt: skip
+        dataset.fit(
+            range(len(user_ids)),
+            range(n_items),
+            user_features=sorted({f for fs in user_feats for f in fs}),
+            item_features=sorted({f"tag={t}" for ts in tags for t in ts}),
+        )
         pairs = [(u, int(i)) for u, history in enumerate(histories) for i in np.unique(history)]
         interactions, _ = dataset.build_interactions(pairs)
         uf = dataset.build_user_features((u, fs) for u, fs in enumerate(user_feats))
@@ -187,20 +239,38 @@ class FactorPrior:
         return np.pad(scores, (0, max(0, n_items - len(scores))), constant_values=scores.min()).astype(np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
+        """Plain arrays (no pickles) for an artifact; :meth:`from_state` restores the prior."""
         names = sorted(self.features, key=self.features.get)
-        return {**{f"labeller/{k}": v for k, v in self.labeller.state().items()},
-                "feature_names": np.asarray(names, dtype=str), "user_embeddings": self.user_embeddings,
-                "item_repr": self.item_repr, "item_bias": self.item_bias}  # fmt: skip
+        return {
+            **{f"labeller/{k}": v for k, v in self.labeller.state().items()},
+            "feature_names": np.asarray(names, dtype=str),
+            "user_embeddings": self.user_embeddings,
+            "item_repr": self.item_repr,
+            "item_bias": self.item_bias,
+        }
 
     @classmethod
     def from_state(cls, state: Mapping[str, np.ndarray]) -> FactorPrior:
-        labeller = DemographicPrior.from_state({k.split("/", 1)[1]: v for k, v in state.items() if k.startswith("labeller/")})
+        """Restore from :meth:`state`'s arrays."""
+        labeller_state = {k.split("/", 1)[1]: v for k, v in state.items() if k.startswith("labeller/")}
         names = state["feature_names"].tolist()
-        return cls(labeller, {n: i for i, n in enumerate(names)}, state["user_embeddings"], state["item_repr"], state["item_bias"])
+        features = {n: i for i, n in enumerate(names)}
+        return cls(
+            DemographicPrior.from_state(labeller_state),
+            features,
+            state["user_embeddings"],
+            state["item_repr"],
+            state["item_bias"],
+        )
 
 
-def fit_prior(users: pd.DataFrame, user_ids: Sequence[str], histories: Sequence[History], n_items: int,
-              item_tags: Sequence[object] | None = None) -> DemographicPrior | FactorPrior:  # fmt: skip
+def fit_prior(
+    users: pd.DataFrame,
+    user_ids: Sequence[str],
+    histories: Sequence[History],
+    n_items: int,
+    item_tags: Sequence[object] | None = None,
+) -> DemographicPrior | FactorPrior:
     """The best attribute prior available: :class:`FactorPrior` when ``lightfm`` is installed, else counts."""
     try:
         import lightfm  # noqa: F401

@@ -1,23 +1,15 @@
-"""Sequence-aware models: sequential rules and semrec's text + behaviour hybrid.
+"""semrec's text + behaviour hybrid: recency-weighted EASE, sequential rules and a text-to-behaviour bridge.
 
-Interests drift and people consume in order; MovieLens users rate in sessions that follow the
-site's lists. Two signals capture this without a neural network:
-
-- **recency-weighted history**: the newest items weigh most (``history_decay ** age``);
-- **sequential rules**: how often item ``j`` follows item ``i`` within ``window`` steps in
-  training sequences, discounted by the gap (Kamehkhosh, Jannach & Ludewig 2017). A short window
-  predicts the next few items; a long one what a user who starts with ``i`` goes on to consume,
-  which is what a brand-new user needs.
-
-The hybrid adds the **text-to-behaviour bridge**: items nobody has interacted with get EASE
+Known users are scored by EASE over a recency-weighted history plus next-items sequential rules
+(:mod:`semrec.scorers.rules`); new users by long-horizon rules plus popularity, with a linear
+ramp in between. The **text-to-behaviour bridge** gives items nobody has interacted with EASE
 columns predicted from their text embedding and side features, so cold items are scored by the
 same collaborative model as warm ones.
 
 References:
+    H. Steck. Embarrassingly Shallow Autoencoders for Sparse Data. WWW 2019, arXiv:1905.03375.
     I. Kamehkhosh, D. Jannach and M. Ludewig. A Comparison of Frequent Pattern Techniques and a
     Deep Learning Method for Session-Based Recommendation. RecTemp@RecSys 2017.
-    M. Ludewig and D. Jannach. Evaluation of Session-based Recommendation Algorithms. UMUAI 2018.
-    H. Steck. Embarrassingly Shallow Autoencoders for Sparse Data. WWW 2019.
     T. Barkan et al. CB2CF: A Neural Multiview Content-to-Collaborative Filtering Model for
     Completely Cold Item Recommendations. RecSys 2019 (the bridge's idea; here a ridge map).
     M. Volkovs, G. Yu and T. Poutanen. DropoutNet: Addressing Cold Start in Recommender Systems. NeurIPS 2017.
@@ -26,135 +18,16 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Self
+from typing import Self
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from semrec.errors import NotFittedError
-from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, sparse_times_dense
-from semrec.scorers.models import EASEConfig, EASEScorer
-
-Normalisation = Literal["row", "sqrt-row", "none"]
-
-
-def decayed_matrix(histories: Sequence[History], n_items: int, decay: float) -> sp.csr_matrix:
-    """User-item matrix whose entries weigh each history item by ``decay ** age``.
-
-    ``age`` is 0 for the newest item; a repeated item keeps its newest weight.
-
-    Returns:
-        ``(len(histories), n_items) float32`` CSR.
-    """
-    rows, cols, vals = [], [], []
-    for row, history in enumerate(histories):
-        if len(history):
-            history = np.asarray(history, dtype=np.int64)
-            items, last = np.unique(history[::-1], return_index=True)  # first in reversed = newest
-            rows.append(np.full(len(items), row))
-            cols.append(items)
-            vals.append(np.power(decay, last, dtype=np.float64))
-    if not rows:
-        return sp.csr_matrix((len(histories), n_items), dtype=np.float32)
-    return sp.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(len(histories), n_items))  # fmt: skip
-
-
-def sequential_rules(histories: Sequence[History], n_items: int, window: int, gap_decay: float,
-                     normalise: Normalisation, chunk: int = 20_000_000) -> np.ndarray:  # fmt: skip
-    """Sequential-rule weights ``R[i, j] = sum over occurrences of j after i of gap_decay ** (gap - 1)``.
-
-    Pairs more than ``window`` steps apart do not count. ``normalise``: ``"row"`` divides each row
-    by its sum + 1 (a smoothed "what follows i" distribution), ``"sqrt-row"`` by its square root
-    (keeps some popularity), ``"none"`` keeps counts.
-
-    Returns:
-        ``(n_items, n_items) float32``, dense.
-    """
-    rules = np.zeros((n_items, n_items), dtype=np.float32)
-    lengths = np.array([len(h) for h in histories], dtype=np.int64)
-    if lengths.sum() == 0:
-        return rules
-    sequence = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories])
-    owner = np.repeat(np.arange(len(histories)), lengths)
-    pending_index, pending_weight, size = [], [], 0
-
-    def flush() -> None:
-        nonlocal size
-        if pending_index:
-            counts = np.bincount(np.concatenate(pending_index), np.concatenate(pending_weight), minlength=n_items**2)
-            rules.reshape(-1)[:] += counts.astype(np.float32)
-            pending_index.clear(), pending_weight.clear()
-        size = 0
-
-    for gap in range(1, min(window, int(lengths.max()) - 1) + 1):  # one vectorised pass per gap
-        same_user = owner[:-gap] == owner[gap:]
-        pairs = sequence[:-gap][same_user] * n_items + sequence[gap:][same_user]
-        pending_index.append(pairs)
-        pending_weight.append(np.full(len(pairs), gap_decay ** (gap - 1)))
-        size += len(pairs)
-        if size >= chunk:
-            flush()
-    flush()
-    if normalise != "none":
-        totals = rules.sum(axis=1, keepdims=True) + 1.0
-        rules /= totals if normalise == "row" else np.sqrt(totals)
-    return rules
-
-
-def standardise_rows(scores: np.ndarray) -> np.ndarray:
-    """Each row to mean 0, standard deviation 1 (a constant row becomes 0): the batch form of
-    :func:`semrec.context.standardise` for rows without infinities."""
-    scores = np.asarray(scores, dtype=np.float32)
-    mean = scores.mean(axis=1, keepdims=True)
-    std = scores.std(axis=1, keepdims=True)
-    return np.divide(scores - mean, std, out=np.zeros_like(scores), where=std > 0)
-
-
-class SequentialRulesConfig(BaseModel):
-    """Sequential rules hyper-parameters (defaults: best on the ML-100K P1 validation slice)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    window: int = Field(40, ge=1)
-    """Largest gap (in interactions) between a rule's two items."""
-    gap_decay: float = Field(0.9, gt=0, le=1)
-    """Weight of a pair ``gap`` steps apart: ``gap_decay ** (gap - 1)``."""
-    history_decay: float = Field(0.8, gt=0, le=1)
-    """Weight of the user's item ``age`` steps back: ``history_decay ** age``."""
-    normalise: Normalisation = "row"
-    max_items: int = Field(40_000, ge=1)
-    """Refuse larger catalogues: the rules are an (n_items, n_items) float32 matrix."""
-
-
-class SequentialRulesScorer(Scorer):
-    """Scores ``s_j = sum_i history_decay ** age_i * R[i, j]`` with :func:`sequential_rules` ``R``.
-
-    References:
-        Kamehkhosh, Jannach and Ludewig, RecTemp@RecSys 2017 (sequential rules, "SR").
-    """
-
-    name = "sequential-rules"
-    Config = SequentialRulesConfig
-
-    def fit(self, data: TrainData) -> Self:
-        c = self.config
-        if data.n_items > c.max_items:
-            raise ValueError(f"sequential-rules needs n_items <= max_items ({c.max_items}); got {data.n_items}")
-        self.rules = sequential_rules(data.histories, data.n_items, c.window, c.gap_decay, c.normalise)
-        self.n_items = data.n_items
-        return self
-
-    def _score(self, histories: Sequence[History]) -> np.ndarray:
-        return sparse_times_dense(decayed_matrix(histories, self.n_items, self.config.history_decay), self.rules)
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        return {"rules": self.rules}
-
-    def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
-        self.rules, self.n_items = state["rules"].astype(np.float32), n_items
+from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, sparse_times_dense, standardise_rows
+from semrec.scorers.ease import EASEConfig, EASEScorer
+from semrec.scorers.rules import SequentialRulesConfig, decayed_matrix, sequential_rules
 
 
 def ridge_bridge(features: np.ndarray, targets: np.ndarray, l2: float) -> np.ndarray:
@@ -163,6 +36,7 @@ def ridge_bridge(features: np.ndarray, targets: np.ndarray, l2: float) -> np.nda
     Args:
         features: ``(n_warm, d)`` features of items with interactions (a bias column included).
         targets: ``(n_warm, m)`` their collaborative vectors.
+        l2: Ridge penalty.
 
     Returns:
         ``(d, m) float32``; a cold item's vector is ``f @ W``.
@@ -208,16 +82,23 @@ class HybridScorer(Scorer):
     """Text + behaviour hybrid: recency-weighted EASE, sequential rules, and a text-to-behaviour bridge.
 
     For a history of ``n`` items, with ``z`` the within-row standardisation and
-    ``w = clip((n - warm_from) / (warm_at - warm_from), 0, 1)``:
+    ``w = clip((n - warm_from) / (warm_at - warm_from), 0, 1)``::
 
-    ``s = w [z(x_u^decay B) + short_weight z(x_u^decay R_short)] + (1 - w) [z(x_u R_long) + cold_popularity z(log(1 + pop))]``
+        s = w [z(x_u^decay B) + short_weight z(x_u^decay R_short)]
+            + (1 - w) [z(x_u R_long) + cold_popularity z(log(1 + pop))]
 
     ``B`` is EASE's weight matrix, except that an item with no training interaction gets the
     column ``[e_j, f_j, 1] W`` (scored from the whole history with equal weights, rescaled to the
-    decayed history's mean weight: a cold item has no place in the user's sequence), where ``e_j`` is its text embedding, ``f_j`` its side features
-    (:mod:`semrec.features`) and ``W`` a ridge map fitted from warm items' features to their own
-    EASE columns (the text-to-behaviour bridge; :meth:`bridge_scores` applies it to items added after
-    fit). An empty history gets popularity.
+    decayed history's mean weight: a cold item has no place in the user's sequence), where ``e_j``
+    is its text embedding, ``f_j`` its side features (:mod:`semrec.features`) and ``W`` a ridge map
+    fitted from warm items' features to their own EASE columns (the text-to-behaviour bridge;
+    :meth:`bridge_scores` applies it to items added after fit). An empty history gets popularity.
+
+    Attributes:
+        weights: ``(n_items, n_items) float32`` ``B`` (bridged columns included).
+        short, long: ``(n_items, n_items) float32`` short- and long-horizon rules.
+        log_popularity: ``(n_items,) float32`` ``log(1 + distinct users)``.
+        bridged: ``(n_items,) bool``, items whose column the bridge predicted.
 
     References:
         Steck 2019 (EASE); Kamehkhosh, Jannach and Ludewig 2017 (sequential rules);
@@ -230,6 +111,11 @@ class HybridScorer(Scorer):
     handles_new_users = True
 
     def fit(self, data: TrainData) -> Self:
+        """Fit EASE, both rule sets and the bridge.
+
+        Raises:
+            ValueError: More than ``max_items`` items.
+        """
         c = self.config
         if data.n_items > c.max_items:
             raise ValueError(f"hybrid needs n_items <= max_items ({c.max_items}); got {data.n_items}")
@@ -243,20 +129,22 @@ class HybridScorer(Scorer):
         self.bridge_layout = np.zeros(2, dtype=np.int64)  # (embedding dim, side-feature count) of its inputs
         inputs = self._bridge_inputs(data.item_embeddings, data.item_features, n) if c.bridge else None
         if inputs is not None and warm.sum() > 1:  # fitted even when every item is warm: items added later use it
-            self.bridge_rows = np.flatnonzero(warm)
-            self.bridge_map = ridge_bridge(inputs[self.bridge_rows], weights[np.ix_(self.bridge_rows, self.bridge_rows)].T,
-                                           c.bridge_l2)  # fmt: skip
-            self.bridge_layout = np.array([0 if data.item_embeddings is None else data.item_embeddings.shape[1],
-                                           0 if data.item_features is None else data.item_features.shape[1]])  # fmt: skip
+            rows = self.bridge_rows = np.flatnonzero(warm)
+            self.bridge_map = ridge_bridge(inputs[rows], weights[np.ix_(rows, rows)].T, c.bridge_l2)
+            self.bridge_layout = np.array(
+                [
+                    0 if data.item_embeddings is None else data.item_embeddings.shape[1],
+                    0 if data.item_features is None else data.item_features.shape[1],
+                ]
+            )
             cold = np.flatnonzero(~warm)
             if len(cold):
-                weights[np.ix_(self.bridge_rows, cold)] = (inputs[cold] @ self.bridge_map).T
+                weights[np.ix_(rows, cold)] = (inputs[cold] @ self.bridge_map).T
                 self.bridged[cold] = True
         self.weights = weights
-        self.short = sequential_rules(data.histories, n, c.short_rules.window, c.short_rules.gap_decay,
-                                      c.short_rules.normalise)  # fmt: skip
-        self.long = sequential_rules(data.histories, n, c.long_rules.window, c.long_rules.gap_decay,
-                                     c.long_rules.normalise)  # fmt: skip
+        short, long = c.short_rules, c.long_rules
+        self.short = sequential_rules(data.histories, n, short.window, short.gap_decay, short.normalise)
+        self.long = sequential_rules(data.histories, n, long.window, long.gap_decay, long.normalise)
         self.log_popularity = np.log1p(counts).astype(np.float32)
         self.n_items = n
         return self
@@ -269,8 +157,9 @@ class HybridScorer(Scorer):
             return None
         return np.hstack([*[b[:n].astype(np.float32) for b in blocks], np.ones((n, 1), np.float32)])
 
-    def bridge_scores(self, history: History, embeddings: np.ndarray | None,
-                      features: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    def bridge_scores(
+        self, history: History, embeddings: np.ndarray | None, features: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """EASE-scale affinities of one history to the fitted items and to items added after fit.
 
         Args:
@@ -330,15 +219,26 @@ class HybridScorer(Scorer):
         return out
 
     def contributions(self, history: History, item: int) -> np.ndarray:
-        """Each history item's EASE weight towards ``item`` (bridged for cold items), ``(len(history),) float32``."""
+        """Each history item's EASE weight towards ``item`` (bridged for cold items), ``(len(history),) float32``.
+
+        Raises:
+            NotFittedError: Before :meth:`fit` or :meth:`set_state`.
+        """
         if self.n_items is None:
             raise NotFittedError("hybrid scorer is not fitted")
         return self.weights[np.asarray(history), item]
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, "short": self.short, "long": self.long,
-                "log_popularity": self.log_popularity, "bridged": self.bridged, "bridge_rows": self.bridge_rows,
-                "bridge_map": self.bridge_map, "bridge_layout": self.bridge_layout}  # fmt: skip
+        return {
+            "weights": self.weights,
+            "short": self.short,
+            "long": self.long,
+            "log_popularity": self.log_popularity,
+            "bridged": self.bridged,
+            "bridge_rows": self.bridge_rows,
+            "bridge_map": self.bridge_map,
+            "bridge_layout": self.bridge_layout,
+        }
 
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
         self.weights = state["weights"].astype(np.float32)
