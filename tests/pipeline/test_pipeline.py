@@ -167,7 +167,11 @@ def test_factor_prior_answers_are_labelled_as_such(with_users, hashing):
 
 def test_catalogue_above_the_item_conditional_limit_still_fits(catalogue, hashing, monkeypatch):
     """Was: a side path fitted the item-conditional model without the max_items guard."""
-    monkeypatch.setattr(ItemConditionalScorer.Config.model_fields["max_items"], "default", 4)
+
+    class Small(ItemConditionalScorer.Config):
+        max_items: int = 4
+
+    monkeypatch.setattr(ItemConditionalScorer, "Config", Small)
     model = Recommender.fit(catalogue, RecommenderConfig(scorer="ease", encoder=HASHING), encoder=hashing)
     assert model.models.conditional is None
     assert model.recommend(Query(history=["toy"], k=2)).source == "ease"  # no hand-over without it

@@ -43,7 +43,7 @@ import scipy.sparse as sp
 from pydantic import Field, field_validator
 
 from semrec.ltr.lgbm import LambdaRankConfig, fit_lambdarank, load_boosters, predict_standardised
-from semrec.ranking import top_k
+from semrec.pipeline.topk import top_k
 from semrec.scorers.base import TrainData, histories_to_csr, sparse_times_dense, standardise_rows
 from semrec.scorers.hybrid import HybridConfig, HybridScorer
 from semrec.scorers.prior import DemographicPrior
