@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from semrec.config import RecommenderConfig
 from semrec.features import FeatureSpec, Projection, item_features, learn_spec
-from semrec.recommender import Query, Recommender, RecommenderConfig
+from semrec.pipeline import Recommender
 from semrec.text import EncoderConfig
+from semrec.types import Query
 
 
 def catalogue():
@@ -62,7 +64,7 @@ def test_projection_keeps_the_principal_axis_and_renormalises():
 
 
 def test_recommender_with_pca_projects_items_and_queries_and_survives_save(catalogue, hashing, tmp_path):
-    config = RecommenderConfig(encoder=EncoderConfig(model="hashing", dim=256, pca_dim=4))
+    config = RecommenderConfig(scorer="ease", encoder=EncoderConfig(model="hashing", dim=256, pca_dim=4))
     model = Recommender.fit(catalogue, config, encoder=hashing)
     assert model.item_embeddings.shape == (len(catalogue.items), 4)
     np.testing.assert_allclose(np.linalg.norm(model.item_embeddings, axis=1), 1.0, rtol=1e-5)

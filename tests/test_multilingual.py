@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from semrec.cli import app
-from semrec.live import describe_user
+from semrec.serving.live import describe_user
 from semrec.text import normalise, tokenize
 
 runner = CliRunner()
@@ -61,10 +61,14 @@ def test_text_only_catalogue_and_new_items_without_refit(tmp_path):
 
 @pytest.mark.parametrize("text", ["😀🎬🍿", "horror 恐怖片 película de terror", "x" * 100_000])
 def test_odd_texts_give_a_result_not_a_crash(text, catalogue, hashing):
-    from semrec.recommender import Query, Recommender, RecommenderConfig
+    from semrec.config import RecommenderConfig
+    from semrec.pipeline import Recommender
     from semrec.text import EncoderConfig
+    from semrec.types import Query
 
-    model = Recommender.fit(catalogue, RecommenderConfig(encoder=EncoderConfig(model="hashing")), encoder=hashing)
+    model = Recommender.fit(
+        catalogue, RecommenderConfig(scorer="ease", encoder=EncoderConfig(model="hashing")), encoder=hashing
+    )
     result = model.recommend(Query(text=text, k=3))
     assert len(result.item_ids) == 3 and result.source == "text"
     if len(text) > 2000:
@@ -73,11 +77,14 @@ def test_odd_texts_give_a_result_not_a_crash(text, catalogue, hashing):
 
 @pytest.mark.slow
 def test_chinese_and_four_more_languages_find_horror_in_movielens(tmp_path):
+    from semrec.config import RecommenderConfig
     from semrec.data.registry import dataset_entry, load_named
-    from semrec.recommender import Query, Recommender, RecommenderConfig
+    from semrec.pipeline import Recommender
     from semrec.text import EncoderConfig, TextTemplateConfig
+    from semrec.types import Query
 
     config = RecommenderConfig(
+        scorer="ease",
         encoder=EncoderConfig(model="use-multilingual"),
         text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template),
     )
@@ -100,9 +107,11 @@ def test_chinese_and_four_more_languages_find_horror_in_movielens(tmp_path):
 def test_chinese_request_surfaces_laptops_tablets_phones_in_a_real_catalogue():
     import re
 
+    from semrec.config import RecommenderConfig
     from semrec.data.tables import Dataset, load_items
-    from semrec.recommender import Query, Recommender, RecommenderConfig
+    from semrec.pipeline import Recommender
     from semrec.text import EncoderConfig, TextTemplateConfig
+    from semrec.types import Query
 
     items = load_items(ELECTRONICS, {"item_id": "id", "title": "name"}, sep="|")
     config = RecommenderConfig(
