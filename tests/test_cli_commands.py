@@ -97,7 +97,7 @@ def test_evaluate_passes_one_default_config_per_scorer_name(files, evaluated):
     result = evaluate(files, "--scorers", "ease,hybrid", "-k", "5")
     assert result.exit_code == 2 and "recorded" in result.stderr, result.output
     fields = {"encoder": EncoderConfig(model="hashing"), "text": TextTemplateConfig()}
-    assert evaluated["configs"] == {name: RecommenderConfig.for_scorer(name, **fields) for name in ("ease", "hybrid")}
+    assert evaluated["configs"] == {name: RecommenderConfig(scorer=name, **fields) for name in ("ease", "hybrid")}
     assert evaluated["configs"]["hybrid"].onboarding.enabled and evaluated["k"] == 5
 
 

@@ -66,11 +66,11 @@ def test_projection_keeps_the_principal_axis_and_renormalises():
 def test_recommender_with_pca_projects_items_and_queries_and_survives_save(catalogue, hashing, tmp_path):
     config = RecommenderConfig(scorer="ease", encoder=EncoderConfig(model="hashing", dim=256, pca_dim=4))
     model = Recommender.fit(catalogue, config, encoder=hashing)
-    assert model.item_embeddings.shape == (len(catalogue.items), 4)
-    np.testing.assert_allclose(np.linalg.norm(model.item_embeddings, axis=1), 1.0, rtol=1e-5)
+    assert model.catalogue.embeddings.shape == (len(catalogue.items), 4)
+    np.testing.assert_allclose(np.linalg.norm(model.catalogue.embeddings, axis=1), 1.0, rtol=1e-5)
     before = model.recommend(Query(text="animated film for children", k=3)).item_ids.tolist()
     model.save(tmp_path / "m")
     again = Recommender.load(tmp_path / "m", encoder=hashing)
     assert again.recommend(Query(text="animated film for children", k=3)).item_ids.tolist() == before
     position = again.upsert_item("new", {"title": "A new animated film"})
-    assert again.item_embeddings.shape == (len(catalogue.items) + 1, 4) and position == len(catalogue.items)
+    assert again.catalogue.embeddings.shape == (len(catalogue.items) + 1, 4) and position == len(catalogue.items)

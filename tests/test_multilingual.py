@@ -6,7 +6,6 @@ import pytest
 from typer.testing import CliRunner
 
 from semrec.cli import app
-from semrec.serving.live import describe_user
 from semrec.text import normalise, tokenize
 
 runner = CliRunner()
@@ -18,11 +17,6 @@ def test_chinese_is_segmented_and_stop_words_dropped():
     assert tokenize("I love Ｈｏｒｒｏｒ movies, 恐怖片 too!") == ["horror", "恐怖片", "too"]
     assert normalise("  Ｔｅｓｔ\tＴＥＸＴ ") == "test text"
     assert tokenize("😀😀🎬") == []
-
-
-def test_user_attributes_become_text():
-    assert describe_user("I'm a nurse", {"age": 31, "city": None}) == "I'm a nurse age: 31."
-    assert describe_user(None, {}) == ""
 
 
 def test_text_only_catalogue_and_new_items_without_refit(tmp_path):
@@ -89,7 +83,7 @@ def test_chinese_and_four_more_languages_find_horror_in_movielens(tmp_path):
         text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template),
     )
     model = Recommender.fit(load_named("movielens-100k"), config)
-    genres = model.items.set_index("item_id")["genres"]
+    genres = model.catalogue.items.set_index("item_id")["genres"]
     for text in (
         "我最近喜欢看恐怖片",
         "Me encantan las películas de terror",
@@ -99,7 +93,7 @@ def test_chinese_and_four_more_languages_find_horror_in_movielens(tmp_path):
     ):
         result = model.recommend(Query(text=text, k=10))
         horror = sum("Horror" in genres[i] for i in result.item_ids)
-        assert horror >= 6, (text, model.titles(result.item_ids))
+        assert horror >= 6, (text, model.catalogue.titles(result.item_ids))
 
 
 @pytest.mark.slow
@@ -122,5 +116,5 @@ def test_chinese_request_surfaces_laptops_tablets_phones_in_a_real_catalogue():
     model = Recommender.fit(Dataset.text_only(items), config)
     result = model.recommend(Query(text="我最近喜欢浏览笔记本电脑、平板电脑和手机", k=10))
     wanted = re.compile(r"notebook|laptop|macbook|vaio|tablet|phone|ipod|iphone|blackberry|netbook", re.IGNORECASE)
-    titles = model.titles(result.item_ids)
+    titles = model.catalogue.titles(result.item_ids)
     assert sum(bool(wanted.search(t)) for t in titles) >= 7, titles

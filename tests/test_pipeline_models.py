@@ -32,13 +32,14 @@ def test_items_added_after_fit_are_scored_through_the_bridge(checker, hashing, t
     model.upsert_item("new-even", {"title": "Film", "genres": "Even|Numbers"})
     model.upsert_item("new-odd", {"title": "Film", "genres": "Odd|Numbers"})
     even_user = [f"i{i}" for i in range(2, 20, 2)]
-    scores = model.history_scores(model.item_vocab.index(even_user))
-    even, odd = model.item_vocab.index(["new-even", "new-odd"])
-    assert scores[even] > scores[odd]
+    query = Query(history=even_user, k=model.n_items)
+    ranked = model.recommend(query).item_ids.tolist()
+    assert ranked.index("new-even") < ranked.index("new-odd")
     model.save(tmp_path / "m")
     again = Recommender.load(tmp_path / "m", encoder=hashing)
-    assert again.feature_spec == model.feature_spec
-    np.testing.assert_array_equal(again.history_scores(again.item_vocab.index(even_user)), scores)
+    assert again.catalogue.feature_spec == model.catalogue.feature_spec
+    assert again.recommend(query).item_ids.tolist() == ranked
+    np.testing.assert_array_equal(again.recommend(query).scores, model.recommend(query).scores)
 
 
 def test_recommender_uses_it_for_short_histories_and_saves_it(tmp_path, hashing):

@@ -36,7 +36,7 @@ def fitted(name, data, **config):
 
 @pytest.fixture(scope="module")
 def data():
-    from semrec.encoders import HashingEncoder
+    from semrec.text import HashingEncoder
 
     return train_data(checkerboard(), HashingEncoder())
 

@@ -120,7 +120,7 @@ def test_delete_user_forgets_everything(client, live, tmp_path):
     assert live.wait_for_erasure(timeout=60)  # the background retrain refits the weights without ann
     assert "ann" not in live.model.users.vocab and live.erasure_pending == {} and live.model_version == 2
     on_disk = Recommender.load(tmp_path / "model")
-    assert "ann" not in on_disk.user_vocab  # the artifact on disk was refitted too
+    assert "ann" not in on_disk.users.vocab  # the artifact on disk was refitted too
     assert client.delete("/users/ann", headers=AUTH).status_code == 404
 
 

@@ -81,7 +81,7 @@ def evaluate(
         text = TextTemplateConfig(template=text_template or default_template)
         configs = {}
         for name in names:
-            config = RecommenderConfig.for_scorer(name, encoder=encoder_config, text=text)
+            config = RecommenderConfig(scorer=name, encoder=encoder_config, text=text)
             if config.onboarding.enabled and protocol == "P2" and onboarding > 0:
                 # the ranker is trained on simulated onboarding of the length the protocol reveals
                 n = {"n_onboarding": onboarding, "max_history": max(config.onboarding.max_history, onboarding)}

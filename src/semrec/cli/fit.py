@@ -105,8 +105,8 @@ def fit(
         allow_no_interactions=True,
     )
     with user_options():
-        config = RecommenderConfig.for_scorer(
-            scorer,
+        config = RecommenderConfig(
+            scorer=scorer,
             scorer_config=params,
             encoder=EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim),
             text=TextTemplateConfig(template=text_template or default_template),
@@ -118,7 +118,7 @@ def fit(
     model.save(out)
     seconds = time.perf_counter() - started
     onboarding = model.config.onboarding
-    if onboarding.enabled and model.onboarding is None:
+    if onboarding.enabled and model.models.onboarding is None:
         console.print(
             f"note: onboarding ranker not fitted: fewer than {onboarding.min_users} users with more than "
             f"{onboarding.n_onboarding} interactions",
@@ -130,7 +130,7 @@ def fit(
             f"onboarding ranker: for histories of 1-{onboarding.max_history} items", highlight=False, soft_wrap=True
         )
     console.print(
-        f"fitted {model.scorer.name} on {len(model.user_vocab)} users x {len(model.item_vocab)} items "
+        f"fitted {model.scorer.name} on {len(model.users.vocab)} users x {model.n_items} items "
         f"({len(data.interactions)} interactions) in {seconds:.1f} s -> {out}",
         highlight=False,
         soft_wrap=True,

@@ -54,7 +54,7 @@ def recommend(
         )
     recommender = Recommender.load(model)
     result = recommender.recommend(query)
-    titles = recommender.titles(result.item_ids.tolist())
+    titles = recommender.catalogue.titles(result.item_ids.tolist())
     if as_json:
         rows = [
             {"item_id": i, "title": t, "score": float(s)} for i, t, s in zip(result.item_ids, titles, result.scores)
@@ -68,8 +68,8 @@ def recommend(
             }
         print(json.dumps({"source": result.source, "notes": result.notes, "items": rows}, ensure_ascii=False))
         return
-    genres = recommender.items["genres"].to_numpy() if "genres" in recommender.items else None
-    positions = recommender.item_vocab.index(result.item_ids.tolist())
+    genres = recommender.catalogue.items["genres"].to_numpy() if "genres" in recommender.catalogue.items else None
+    positions = recommender.catalogue.vocab.index(result.item_ids.tolist())
     shown = text if text is None or len(text) <= 60 else text[:57] + "..."
     who = f"user {user}" if user else (f"text {shown!r}" if text else ("a history" if history else "anyone"))
     table = Table(title=f"top-{len(result.item_ids)} for {who} (source: {result.source})", title_justify="left")

@@ -221,8 +221,8 @@ class OnboardingSignals:
                 prior[row] = 0.0 if seen[key] is None else seen[key]
         embeddings = s["embeddings"]
         if embeddings.shape[1]:
-            profile = np.stack([embeddings[hist].mean(axis=0) for hist in histories])
-            cosine = profile @ embeddings.T
+            # one matrix-vector product per request: bit-identical whether a request comes alone or in a batch
+            cosine = np.stack([embeddings @ embeddings[hist].mean(axis=0) for hist in histories])
         else:
             cosine = np.zeros((q, n), dtype=np.float32)
 
