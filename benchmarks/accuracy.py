@@ -38,7 +38,9 @@ DEFAULT = "semrec default (hybrid + new-user ranker)"
 LEVELS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 
 
-def served(run: ProtocolRun, config: RecommenderConfig, encoder, cache, **query) -> tuple[dict, float, float, Recommender]:
+def served(
+    run: ProtocolRun, config: RecommenderConfig, encoder, cache, **query
+) -> tuple[dict, float, float, Recommender]:
     """``(metrics, fit seconds, users/s, model)`` of ``config`` served on ``run``."""
     started = time.perf_counter()
     model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
@@ -48,7 +50,9 @@ def served(run: ProtocolRun, config: RecommenderConfig, encoder, cache, **query)
     return run.metrics(lists, 10), fit_s, len(run.queries) / (time.perf_counter() - started), model
 
 
-def diversity_level(validation: ProtocolRun, config: RecommenderConfig, ease: RecommenderConfig, encoder, cache) -> float:
+def diversity_level(
+    validation: ProtocolRun, config: RecommenderConfig, ease: RecommenderConfig, encoder, cache
+) -> float:
     """The smallest topic-diversification level at which the default's ILD@10 on the P1 validation
     slice is at least EASE's there (so diversity does not fall below EASE's)."""
     target = served(validation, ease, encoder, cache)[0]["ILD"]
@@ -59,8 +63,9 @@ def diversity_level(validation: ProtocolRun, config: RecommenderConfig, ease: Re
     return LEVELS[-1]
 
 
-def run_protocol(run: ProtocolRun, text: TextTemplateConfig, encoder, cache, small: bool, lightfm: bool,
-                 level: float | None) -> list[tuple[str, dict, float, float]]:
+def run_protocol(
+    run: ProtocolRun, text: TextTemplateConfig, encoder, cache, small: bool, lightfm: bool, level: float | None
+) -> list[tuple[str, dict, float, float]]:
     """``(model, metrics, fit seconds, users/s)`` rows, baselines first, semrec's default last."""
     configs = baselines(text=text)
     if small:
@@ -79,13 +84,17 @@ def run_protocol(run: ProtocolRun, text: TextTemplateConfig, encoder, cache, sma
                 started = time.perf_counter()
                 lists = run.lists(model, 10, diversity=level, reranker="topic")
                 users_div = len(run.queries) / (time.perf_counter() - started)
-                rows.append((f"{DEFAULT} + topic diversification d={level:g}", run.metrics(lists, 10), fit_s, users_div))
+                rows.append(
+                    (f"{DEFAULT} + topic diversification d={level:g}", run.metrics(lists, 10), fit_s, users_div)
+                )
         rows.append((name, metrics, fit_s, users_s))
         print(f"  {name}: NDCG@10 {metrics['NDCG']:.4f} (fit {fit_s:.1f} s)", flush=True)
         if name == "EASE, last 20 items" and lightfm:
             started = time.perf_counter()
             lists = lightfm_lists(run, 10)
-            rows.append(("LightFM WARP + features", run.metrics(lists, 10), time.perf_counter() - started, float("nan")))
+            rows.append(
+                ("LightFM WARP + features", run.metrics(lists, 10), time.perf_counter() - started, float("nan"))
+            )
             print(f"  LightFM: NDCG@10 {rows[-1][1]['NDCG']:.4f}", flush=True)
     return rows
 
@@ -102,9 +111,12 @@ def table(title: str, rows: list[tuple[str, dict, float, float]]) -> str:
     best_name = max(base_rows, key=lambda r: r[1]["NDCG"])[0]
     ratios = " | ".join(f"{ours[m] / best[m]:.3f}" if m in best else "" for m in METRICS)
     lines.append(f"| semrec default / best baseline | {ratios} | | |")
-    lines += ["", f"Best baseline by NDCG@10: {best_name} ({best['NDCG']:.4f}); {DEFAULT} {ours['NDCG']:.4f} "
-              f"= {ours['NDCG'] / best['NDCG']:.3f}x; default peak traced memory {ours['peak MiB']:.0f} MiB "
-              "(fit + answering 512 queries)."]
+    lines += [
+        "",
+        f"Best baseline by NDCG@10: {best_name} ({best['NDCG']:.4f}); {DEFAULT} {ours['NDCG']:.4f} "
+        f"= {ours['NDCG'] / best['NDCG']:.3f}x; default peak traced memory {ours['peak MiB']:.0f} MiB "
+        "(fit + answering 512 queries).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -10,13 +10,13 @@ Usage: python benchmarks/context_p1.py
 from __future__ import annotations
 
 import numpy as np
-
 from semrec.context import TimeContextModel, standardise
+from semrec.ranking import top_k
+from semrec.recommender import ordered_histories_with_times
+
 from semrec.data.registry import load_named
 from semrec.evaluation.metrics import ranking_metrics
 from semrec.evaluation.protocols import split_p1, split_p1_validation
-from semrec.ranking import top_k
-from semrec.recommender import ordered_histories_with_times
 from semrec.scorers import EASEScorer, TrainData, histories_to_csr
 from semrec.vocab import IdVocabulary
 
@@ -56,8 +56,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for weight in WEIGHTS:
         mark = " (chosen on validation)" if weight == best else ""
-        print(f"| {weight:g}{mark} | {validation[weight][0]:.4f} | {test[weight][0]:.4f} | {test[weight][1]:.4f} | "
-              f"{test[weight][0] / test[0.0][0]:.3f} |")
+        print(
+            f"| {weight:g}{mark} | {validation[weight][0]:.4f} | {test[weight][0]:.4f} | {test[weight][1]:.4f} | "
+            f"{test[weight][0] / test[0.0][0]:.3f} |"
+        )
 
 
 if __name__ == "__main__":

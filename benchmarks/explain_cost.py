@@ -12,11 +12,12 @@ from __future__ import annotations
 import statistics
 import time
 
+from semrec.encoders import EmbeddingCache
+from semrec.recommender import Query, Recommender, RecommenderConfig
+
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
 from semrec.data.tables import split_list
-from semrec.encoders import EmbeddingCache
-from semrec.recommender import Query, Recommender, RecommenderConfig
 from semrec.text import TextTemplateConfig
 
 
@@ -41,14 +42,18 @@ def main() -> None:
             facts += len(cited)
             true_facts += sum(c in history for c in cited)
             for field, values in explanation.shared.items():
-                both = set(split_list(items.at[item_id, field])) & set().union(*(split_list(items.at[c, field]) for c in cited))
+                both = set(split_list(items.at[item_id, field])) & set().union(
+                    *(split_list(items.at[c, field]) for c in cited)
+                )
                 facts += len(values)
                 true_facts += sum(v in both for v in values)
     extra = [e - p for e, p in zip(explained, plain)]
     print("| users | median ms plain | median ms with explain | median extra ms | cited facts | verified true |")
     print("|---|---|---|---|---|---|")
-    print(f"| {len(users)} | {statistics.median(plain):.2f} | {statistics.median(explained):.2f} | "
-          f"{statistics.median(extra):.2f} | {facts:,} | {true_facts / facts:.2%} |")
+    print(
+        f"| {len(users)} | {statistics.median(plain):.2f} | {statistics.median(explained):.2f} | "
+        f"{statistics.median(extra):.2f} | {facts:,} | {true_facts / facts:.2%} |"
+    )
 
 
 if __name__ == "__main__":

@@ -14,16 +14,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
+from semrec.ranking import top_k
+from semrec.recommender import ordered_histories
 
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
 from semrec.data.tables import split_list
-from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.evaluation.handover import BASELINES, handover_curve
 from semrec.evaluation.metrics import ranking_metrics
 from semrec.evaluation.protocols import split_p2
-from semrec.ranking import top_k
-from semrec.recommender import ordered_histories
 from semrec.scorers import histories_to_csr
 from semrec.text import TextTemplateConfig
 from semrec.vocab import IdVocabulary
@@ -41,8 +41,11 @@ def lightfm_scores(data, onboarding_frame, cold_ids, n, items: IdVocabulary) -> 
 
     def user_features(uid):
         row = users.loc[uid]
-        return [f"age:q{int(np.searchsorted(edges, float(row['age']), side='right'))}", f"gender:{row['gender']}",
-                f"occupation:{row['occupation']}"]  # fmt: skip
+        return [
+            f"age:q{int(np.searchsorted(edges, float(row['age']), side='right'))}",
+            f"gender:{row['gender']}",
+            f"occupation:{row['occupation']}",
+        ]
 
     split = split_p2(data.interactions, max(NS))
     revealed = onboarding_frame[onboarding_frame["rank"] < n]
@@ -50,9 +53,12 @@ def lightfm_scores(data, onboarding_frame, cold_ids, n, items: IdVocabulary) -> 
     all_users = sorted(set(split.train["user_id"]) | set(cold_ids))
     genres = dict(zip(data.items["item_id"], data.items["genres"]))
     lf = LFDataset()
-    lf.fit(all_users, items.ids.tolist(),
-           user_features=sorted({f for u in all_users for f in user_features(u)}),
-           item_features=sorted({f"genre:{g}" for cell in genres.values() for g in split_list(cell)}))  # fmt: skip
+    lf.fit(
+        all_users,
+        items.ids.tolist(),
+        user_features=sorted({f for u in all_users for f in user_features(u)}),
+        item_features=sorted({f"genre:{g}" for cell in genres.values() for g in split_list(cell)}),
+    )
     interactions, _ = lf.build_interactions(train)
     uf = lf.build_user_features((u, user_features(u)) for u in all_users)
     itf = lf.build_item_features((i, [f"genre:{g}" for g in split_list(genres[i])]) for i in items.ids.tolist())
@@ -69,8 +75,13 @@ def lightfm_scores(data, onboarding_frame, cold_ids, n, items: IdVocabulary) -> 
 def main() -> None:
     data = load_named("movielens-100k")
     template = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
-    report = handover_curve(data, build_encoder(EncoderConfig(model="use-multilingual")), template,
-                            EmbeddingCache(cache_root() / "embeddings"), NS)  # fmt: skip
+    report = handover_curve(
+        data,
+        build_encoder(EncoderConfig(model="use-multilingual")),
+        template,
+        EmbeddingCache(cache_root() / "embeddings"),
+        NS,
+    )
     items = IdVocabulary(data.items["item_id"])
     split = split_p2(data.interactions, max(NS))
     cold = IdVocabulary(sorted(split.test["user_id"].unique(), key=int), "user")
@@ -96,9 +107,13 @@ def main() -> None:
     for name, values in report.curve.items():
         print(f"| {name} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
     best = [max(report.curve[b][i] for b in (*BASELINES, "lightfm-warp+features")) for i in range(len(NS))]
-    print("| semrec / best baseline | " + " | ".join(f"{s / b:.3f}" for s, b in zip(report.curve["semrec"], best)) + " |")
-    print(f"\nP2 as defined (n = 5): semrec {report.p2['semrec']:.4f}, LightFM {p2:.4f}, "
-          f"MostPopular {report.p2['most-popular']:.4f}, EASE {report.p2['ease']:.4f}")
+    print(
+        "| semrec / best baseline | " + " | ".join(f"{s / b:.3f}" for s, b in zip(report.curve["semrec"], best)) + " |"
+    )
+    print(
+        f"\nP2 as defined (n = 5): semrec {report.p2['semrec']:.4f}, LightFM {p2:.4f}, "
+        f"MostPopular {report.p2['most-popular']:.4f}, EASE {report.p2['ease']:.4f}"
+    )
 
 
 if __name__ == "__main__":

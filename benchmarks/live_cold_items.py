@@ -14,15 +14,15 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from semrec.encoders import EmbeddingCache, EncoderConfig
+from semrec.ranking import top_k
+from semrec.recommender import Recommender, RecommenderConfig
 
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
 from semrec.data.tables import Dataset
-from semrec.encoders import EmbeddingCache, EncoderConfig
 from semrec.evaluation.metrics import ranking_metrics
 from semrec.evaluation.protocols import split_p3
-from semrec.ranking import top_k
-from semrec.recommender import Recommender, RecommenderConfig
 from semrec.text import TextTemplateConfig
 
 
@@ -35,10 +35,16 @@ def main() -> None:
     text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
     grouped = split.test.groupby("user_id")["item_id"].apply(list)
     print("| pipeline | scores added items by | P3 NDCG@10 | Recall@10 | ms / upsert |\n|---|---|---|---|---|")
-    for label, scorer, config in (("ease", "ease", {}), ("hybrid, bridge off", "hybrid", {"bridge": False}),
-                                  ("hybrid", "hybrid", {})):  # fmt: skip
-        model = Recommender.fit(train, RecommenderConfig(scorer=scorer, scorer_config=config, encoder=EncoderConfig(), text=text),
-                                cache=EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
+    for label, scorer, config in (
+        ("ease", "ease", {}),
+        ("hybrid, bridge off", "hybrid", {"bridge": False}),
+        ("hybrid", "hybrid", {}),
+    ):
+        model = Recommender.fit(
+            train,
+            RecommenderConfig(scorer=scorer, scorer_config=config, encoder=EncoderConfig(), text=text),
+            cache=EmbeddingCache(cache_root() / "embeddings"),
+        )
         started = time.perf_counter()
         for row in cold.to_dict(orient="records"):
             model.upsert_item(row["item_id"], {k: v for k, v in row.items() if k != "item_id" and isinstance(v, str)})

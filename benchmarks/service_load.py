@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from semrec.store import Store
+
 from semrec.testing import KEY, Server
 
 RECOMMEND_LUA = """
@@ -36,13 +37,17 @@ request = function()
 end
 """
 
-THINK_LUA = RECOMMEND_LUA + """
+THINK_LUA = (
+    RECOMMEND_LUA
+    + """
 delay = function()
   return math.random(%d, %d)
 end
 """
+)
 
-FEEDBACK_LUA = """
+FEEDBACK_LUA = (
+    """
 math.randomseed(7)
 counter = 0
 wrk.method = "POST"
@@ -57,7 +62,9 @@ request = function()
   end
   return wrk.format(nil, "/feedback", nil, '{"events":[' .. table.concat(parts, ",") .. ']}')
 end
-""" % KEY
+"""
+    % KEY
+)
 
 
 def wrk(url: str, connections: int, seconds: int, script: str | None, workdir: Path) -> dict[str, float]:
@@ -117,14 +124,21 @@ def main() -> int:
     acknowledged = (feedback["requests"] - feedback["non_2xx"]) * 100
     print("| endpoint | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors |")
     print("|---|---|---|---|---|---|---|")
-    for name, conns, r in (("GET /health (baseline)", 50, health),
-                           (f"POST /recommend k=10, 50 clients, mean think time {args.think_ms} ms", 50, clients),
-                           ("POST /recommend k=10, back to back (saturation)", 50, recommend),
-                           ("POST /feedback x100 events", 8, feedback)):  # fmt: skip
-        print(f"| {name} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']} | {r['socket_errors']} |")
+    for name, conns, r in (
+        ("GET /health (baseline)", 50, health),
+        (f"POST /recommend k=10, 50 clients, mean think time {args.think_ms} ms", 50, clients),
+        ("POST /recommend k=10, back to back (saturation)", 50, recommend),
+        ("POST /feedback x100 events", 8, feedback),
+    ):
+        print(
+            f"| {name} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['non_2xx']} | {r['socket_errors']} |"
+        )
     print(f"\n/recommend throughput = {recommend['rps'] / health['rps']:.2f} x the /health baseline")
-    print(f"/feedback: {feedback['rps'] * 100:,.0f} events/s sustained; {stored:,} stored vs >= {acknowledged:,} "
-          f"acknowledged (wrk counts only completed responses): {'no loss' if stored >= acknowledged else 'LOSS'}")
+    print(
+        f"/feedback: {feedback['rps'] * 100:,.0f} events/s sustained; {stored:,} stored vs >= {acknowledged:,} "
+        f"acknowledged (wrk counts only completed responses): {'no loss' if stored >= acknowledged else 'LOSS'}"
+    )
     return 0 if stored >= acknowledged else 1
 
 

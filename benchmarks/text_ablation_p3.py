@@ -10,10 +10,10 @@ Usage: python benchmarks/text_ablation_p3.py   (about 1 minute once item texts a
 from __future__ import annotations
 
 import numpy as np
+from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
-from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.evaluation.runner import prepare, rank_users
 from semrec.scorers import HybridScorer
 from semrec.text import TextTemplateConfig
@@ -32,14 +32,24 @@ def main() -> None:
         runs = [("yes", features), ("no", np.zeros((len(prepared.items), 0), np.float32))]
         for side, block in runs:
             prepared.data.item_features = block
-            lists = rank_users(HybridScorer().fit(prepared.data), prepared.histories, 10, len(prepared.items),
-                               candidates=prepared.candidates)  # fmt: skip
+            lists = rank_users(
+                HybridScorer().fit(prepared.data),
+                prepared.histories,
+                10,
+                len(prepared.items),
+                candidates=prepared.candidates,
+            )
             m = prepared.metrics(lists, 10)
             print(f"| {label} | {side} | {m['NDCG']:.4f} | {m['Recall']:.4f} |", flush=True)
         if label == "enriched":
             prepared.data.item_features, prepared.data.item_embeddings = features, None
-            lists = rank_users(HybridScorer().fit(prepared.data), prepared.histories, 10, len(prepared.items),
-                               candidates=prepared.candidates)  # fmt: skip
+            lists = rank_users(
+                HybridScorer().fit(prepared.data),
+                prepared.histories,
+                10,
+                len(prepared.items),
+                candidates=prepared.candidates,
+            )
             m = prepared.metrics(lists, 10)
             print(f"| none (no embeddings) | yes | {m['NDCG']:.4f} | {m['Recall']:.4f} |", flush=True)
 

@@ -10,10 +10,10 @@ Usage: python benchmarks/text_features.py   (about 4 minutes the first time: eac
 from __future__ import annotations
 
 import numpy as np
+from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
-from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.evaluation.runner import prepare, rank_users
 from semrec.scorers import ContentProfileScorer, HybridScorer
 from semrec.text import TextTemplateConfig
@@ -23,8 +23,9 @@ PCA_DIMS = (None, 32, 64, 128)
 
 
 def ndcg(prepared, scorer) -> float:
-    lists = rank_users(scorer.fit(prepared.data), prepared.histories, 10, len(prepared.items),
-                       candidates=prepared.candidates)  # fmt: skip
+    lists = rank_users(
+        scorer.fit(prepared.data), prepared.histories, 10, len(prepared.items), candidates=prepared.candidates
+    )
     return prepared.metrics(lists, 10)["NDCG"]
 
 
@@ -32,7 +33,10 @@ def main() -> None:
     data = load_named("movielens-100k")
     text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
     cache = EmbeddingCache(cache_root() / "embeddings")
-    print("| pooling | PCA dim | content-profile P1 | content-profile P3 | hybrid P3, text only | hybrid P3, text + side features |")
+    print(
+        "| pooling | PCA dim | content-profile P1 | content-profile P3 | hybrid P3, text only "
+        "| hybrid P3, text + side features |"
+    )
     print("|---|---|---|---|---|---|")
     for pooling in POOLINGS:
         encoder = build_encoder(EncoderConfig(pooling="model" if pooling == "mean" else pooling))
@@ -45,8 +49,12 @@ def main() -> None:
             row.append(ndcg(p3, HybridScorer()))
             p3.data.item_features = features
             row.append(ndcg(p3, HybridScorer()))
-            print(f"| {pooling}{' (model default)' if pooling == 'mean' else ''} | {dim or 'none (384)'} | "
-                  + " | ".join(f"{v:.4f}" for v in row) + " |", flush=True)
+            print(
+                f"| {pooling}{' (model default)' if pooling == 'mean' else ''} | {dim or 'none (384)'} | "
+                + " | ".join(f"{v:.4f}" for v in row)
+                + " |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -12,14 +12,20 @@ import argparse
 import statistics
 import time
 
-from semrec.data.registry import dataset_entry, load_named
-from semrec.data.fetch import cache_root
 from semrec.encoders import EmbeddingCache, EncoderConfig
 from semrec.recommender import Query, Recommender, RecommenderConfig
+
+from semrec.data.fetch import cache_root
+from semrec.data.registry import dataset_entry, load_named
 from semrec.text import TextTemplateConfig
 
-QUERIES = ["I love animated movies for kids", "我最近喜欢看恐怖片", "a slow romantic drama for a rainy evening",
-           "Me encantan las películas de terror", "space adventure with aliens and robots"]  # fmt: skip
+QUERIES = [
+    "I love animated movies for kids",
+    "我最近喜欢看恐怖片",
+    "a slow romantic drama for a rainy evening",
+    "Me encantan las películas de terror",
+    "space adventure with aliens and robots",
+]
 
 
 def timed(model: Recommender, query: Query, repeats: int) -> list[float]:
@@ -41,14 +47,20 @@ def main() -> None:
     print("| request | median ms | p95 ms | ratio to the known-user baseline |")
     print("|---|---|---|---|")
     for encoder in ("all-MiniLM-L6-v2", "use-multilingual"):
-        model = Recommender.fit(data, RecommenderConfig(encoder=EncoderConfig(model=encoder), text=template),
-                                cache=EmbeddingCache(cache_root() / "embeddings"))  # fmt: skip
+        model = Recommender.fit(
+            data,
+            RecommenderConfig(encoder=EncoderConfig(model=encoder), text=template),
+            cache=EmbeddingCache(cache_root() / "embeddings"),
+        )
         base = timed(model, Query(user_id="1"), args.repeats)
         text = timed(model, Query(text=QUERIES[0]), args.repeats)
         base_median = statistics.median(base)
         for label, values in ((f"known user 1 (baseline), {encoder} artifact", base), (f"text-only, {encoder}", text)):
             p95 = sorted(values)[int(0.95 * len(values)) - 1]
-            print(f"| {label} | {statistics.median(values):.2f} | {p95:.2f} | {statistics.median(values) / base_median:.1f}x |")
+            print(
+                f"| {label} | {statistics.median(values):.2f} | {p95:.2f} | "
+                f"{statistics.median(values) / base_median:.1f}x |"
+            )
 
 
 if __name__ == "__main__":

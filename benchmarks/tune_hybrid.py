@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import itertools
 
+from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
+
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
 from semrec.data.tables import Dataset
-from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.evaluation.protocols import PROTOCOLS
 from semrec.evaluation.runner import prepare, rank_users
 from semrec.scorers import HybridConfig, HybridScorer

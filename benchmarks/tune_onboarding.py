@@ -18,10 +18,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
-from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.evaluation.runner import onboarding_data, prepare
 from semrec.ltr.onboarding import FEATURES, OnboardingConfig, OnboardingRanker
 from semrec.text import TextTemplateConfig

@@ -55,22 +55,53 @@ def catalogue() -> Dataset:
     items = pd.DataFrame(
         {
             "item_id": ["toy", "lion", "alien", "terminator", "notebook", "titanic", "scream", "shining"],
-            "title": ["Toy Story", "The Lion King", "Alien", "The Terminator", "The Notebook", "Titanic",
-                      "Scream", "The Shining"],
-            "genres": ["Animation|Children's", "Animation|Children's", "Sci-Fi|Horror", "Sci-Fi|Action",
-                       "Romance|Drama", "Romance|Drama", "Horror", "Horror"],
-            "overview": ["animated toys for kids", "animated lion cub for kids", "space monster horror",
-                         "robot from the future", "a love story", "a love story on a ship",
-                         "a slasher horror", "a haunted hotel horror"],
+            "title": [
+                "Toy Story",
+                "The Lion King",
+                "Alien",
+                "The Terminator",
+                "The Notebook",
+                "Titanic",
+                "Scream",
+                "The Shining",
+            ],
+            "genres": [
+                "Animation|Children's",
+                "Animation|Children's",
+                "Sci-Fi|Horror",
+                "Sci-Fi|Action",
+                "Romance|Drama",
+                "Romance|Drama",
+                "Horror",
+                "Horror",
+            ],
+            "overview": [
+                "animated toys for kids",
+                "animated lion cub for kids",
+                "space monster horror",
+                "robot from the future",
+                "a love story",
+                "a love story on a ship",
+                "a slasher horror",
+                "a haunted hotel horror",
+            ],
         }
-    )  # fmt: skip
+    )
     rows = [
-        ("ann", "toy", 1), ("ann", "lion", 2),
-        ("bob", "alien", 1), ("bob", "terminator", 2), ("bob", "scream", 3),
-        ("cat", "notebook", 1), ("cat", "titanic", 2),
-        ("dan", "toy", 1), ("dan", "lion", 2), ("dan", "titanic", 3),
-        ("eve", "scream", 1), ("eve", "shining", 2), ("eve", "alien", 3),
-    ]  # fmt: skip
+        ("ann", "toy", 1),
+        ("ann", "lion", 2),
+        ("bob", "alien", 1),
+        ("bob", "terminator", 2),
+        ("bob", "scream", 3),
+        ("cat", "notebook", 1),
+        ("cat", "titanic", 2),
+        ("dan", "toy", 1),
+        ("dan", "lion", 2),
+        ("dan", "titanic", 3),
+        ("eve", "scream", 1),
+        ("eve", "shining", 2),
+        ("eve", "alien", 3),
+    ]
     interactions = pd.DataFrame(
         [(u, i, 1.0, t, "click") for u, i, t in rows], columns=["user_id", "item_id", "value", "timestamp", "event"]
     )

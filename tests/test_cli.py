@@ -17,9 +17,19 @@ ITEMS = (
     "scream,Scream,Horror,a slasher horror\n"
     "notebook,The Notebook,Romance,a love story\n"
 )
-RATINGS = "user,item,stars,when\nann,toy,5,1\nann,lion,4,2\nbob,alien,5,1\nbob,scream,3,2\ncat,toy,4,1\ncat,notebook,5,3\n"
-MAP = ["--interaction-col", "user_id=user", "--interaction-col", "item_id=item",
-       "--interaction-col", "value=stars", "--interaction-col", "timestamp=when"]  # fmt: skip
+RATINGS = (
+    "user,item,stars,when\nann,toy,5,1\nann,lion,4,2\nbob,alien,5,1\nbob,scream,3,2\ncat,toy,4,1\ncat,notebook,5,3\n"
+)
+MAP = [
+    "--interaction-col",
+    "user_id=user",
+    "--interaction-col",
+    "item_id=item",
+    "--interaction-col",
+    "value=stars",
+    "--interaction-col",
+    "timestamp=when",
+]
 
 
 @pytest.fixture
@@ -30,9 +40,27 @@ def files(tmp_path):
 
 
 def fit(files, out, ratings="ratings.csv", items="items.csv", extra=()):
-    return runner.invoke(app, ["fit", "--items", str(files / items), "--interactions", str(files / ratings), *MAP,
-                               "--encoder", "hashing", "--scorer", "ease", "--param", "l2=1.0", "--out", str(out),
-                               "--no-handover", *extra])  # fmt: skip
+    return runner.invoke(
+        app,
+        [
+            "fit",
+            "--items",
+            str(files / items),
+            "--interactions",
+            str(files / ratings),
+            *MAP,
+            "--encoder",
+            "hashing",
+            "--scorer",
+            "ease",
+            "--param",
+            "l2=1.0",
+            "--out",
+            str(out),
+            "--no-handover",
+            *extra,
+        ],
+    )
 
 
 def test_fit_then_recommend_user_text_and_history(files):
@@ -107,10 +135,22 @@ def test_evaluate_writes_json_and_markdown(tmp_path):
 
     checkerboard().save_dir(tmp_path / "d")
     out = tmp_path / "eval"
-    result = runner.invoke(app, ["evaluate", "--items", str(tmp_path / "d" / "items.csv"),
-                                 "--interactions", str(tmp_path / "d" / "interactions.csv"),
-                                 "--scorers", "most-popular,ease,content-profile", "--encoder", "hashing",
-                                 "--out", str(out)])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--items",
+            str(tmp_path / "d" / "items.csv"),
+            "--interactions",
+            str(tmp_path / "d" / "interactions.csv"),
+            "--scorers",
+            "most-popular,ease,content-profile",
+            "--encoder",
+            "hashing",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((out / "P1.json").read_text())
     assert [r["scorer"] for r in report["results"]] == ["most-popular", "ease", "content-profile"]

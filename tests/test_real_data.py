@@ -41,8 +41,10 @@ def test_fetch_gives_the_real_movielens_100k(movielens):
 
 
 def test_p1_reproduces_the_reference_ease_and_cross_checks_ranx(movielens):
-    configs = {"ease": RecommenderConfig(scorer="ease", scorer_config={"l2": 200.0}, handover=PLAIN),
-               "most-popular": RecommenderConfig(scorer="most-popular")}
+    configs = {
+        "ease": RecommenderConfig(scorer="ease", scorer_config={"l2": 200.0}, handover=PLAIN),
+        "most-popular": RecommenderConfig(scorer="most-popular"),
+    }
     report = evaluate(movielens, configs, "P1", encoder=HashingEncoder(EncoderConfig(model="hashing")))
     _cross_check_with_ranx(movielens)
     assert (report.n_train, report.n_test, report.n_users) == (80_367, 19_633, 943)
@@ -53,7 +55,9 @@ def test_p1_reproduces_the_reference_ease_and_cross_checks_ranx(movielens):
 
 
 def test_packaged_encoder_answers_a_kids_animation_text_query(movielens, encoder, tmp_path):
-    config = RecommenderConfig(scorer="ease", text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))
+    config = RecommenderConfig(
+        scorer="ease", text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
+    )
     model = Recommender.fit(movielens, config, encoder=encoder, cache=EmbeddingCache(cache_root() / "embeddings"))
     loaded = Recommender.load(model.save(tmp_path / "ml"))
     result = loaded.recommend(Query(text="I love animated movies for kids", k=10))
@@ -61,7 +65,10 @@ def test_packaged_encoder_answers_a_kids_animation_text_query(movielens, encoder
     kids = sum(("Animation" in g or "Children's" in g) for g in genres)
     assert result.source == "text" and kids >= 7, list(zip(loaded.catalogue.titles(result.item_ids), genres))
     horror = loaded.recommend(Query(text="I like scary horror movies", k=10))
-    assert sum("Horror" in g for g in loaded.catalogue.items.set_index("item_id").loc[horror.item_ids.tolist(), "genres"]) >= 5
+    assert (
+        sum("Horror" in g for g in loaded.catalogue.items.set_index("item_id").loc[horror.item_ids.tolist(), "genres"])
+        >= 5
+    )
     user = loaded.recommend(Query(user_id="1", k=10))
     seen = loaded.catalogue.vocab.ids[loaded.users.lookup("1", loaded.catalogue.vocab).history]
     assert user.source == "ease" and not set(user.item_ids.tolist()) & set(seen)
@@ -80,7 +87,9 @@ def _cross_check_with_ranx(movielens):
     recommended = run.lists(Recommender.fit(run.train, config, encoder=HashingEncoder(config.encoder)), 10)
     ours = ranking_metrics(recommended, run.relevant, 10)
     qrels = ranx.Qrels({u: {str(i): 1 for i in rel} for u, rel in zip(run.user_ids, run.relevant)})
-    lists = ranx.Run({u: {str(i): float(10 - r) for r, i in enumerate(row)} for u, row in zip(run.user_ids, recommended)})
+    lists = ranx.Run(
+        {u: {str(i): float(10 - r) for r, i in enumerate(row)} for u, row in zip(run.user_ids, recommended)}
+    )
     theirs = ranx.evaluate(qrels, lists, ["ndcg@10", "recall@10"])
     assert ours["NDCG"].mean() == pytest.approx(theirs["ndcg@10"], abs=1e-9)
     assert ours["Recall"].mean() == pytest.approx(theirs["recall@10"], abs=1e-9)
@@ -89,8 +98,10 @@ def _cross_check_with_ranx(movielens):
 
 def test_p2_and_p3_reproduce_the_protocol_references(movielens):
     hashing = HashingEncoder(EncoderConfig(model="hashing"))
-    configs = {"most-popular": RecommenderConfig(scorer="most-popular"),
-               "ease": RecommenderConfig(scorer="ease", handover=PLAIN)}
+    configs = {
+        "most-popular": RecommenderConfig(scorer="most-popular"),
+        "ease": RecommenderConfig(scorer="ease", handover=PLAIN),
+    }
     p2 = evaluate(movielens, configs, "P2", encoder=hashing)
     assert p2.n_users == 188
     popular, ease = (r.metrics["NDCG"] for r in p2.results)
@@ -108,8 +119,12 @@ def test_every_cited_fact_is_true_for_all_p1_test_users(movielens, encoder):
     from semrec.data.tables import Dataset
 
     config = RecommenderConfig(text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))
-    model = Recommender.fit(Dataset(movielens.items, train, None, "p1-train"), config, encoder=encoder,
-                            cache=EmbeddingCache(cache_root() / "embeddings"))
+    model = Recommender.fit(
+        Dataset(movielens.items, train, None, "p1-train"),
+        config,
+        encoder=encoder,
+        cache=EmbeddingCache(cache_root() / "embeddings"),
+    )
     items = model.catalogue.items.set_index("item_id")
     history_by_user = train.groupby("user_id")["item_id"].apply(set)
     checked = 0
@@ -152,8 +167,11 @@ def test_the_default_beats_every_baseline_on_ml100k(movielens, encoder, protocol
     text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
     run = prepare(movielens, protocol)
     cache = EmbeddingCache(cache_root() / "embeddings")
-    configs = {**baselines(text=text), "hybrid alone": RecommenderConfig(text=text, onboarding=OnboardingConfig()),
-               "default": RecommenderConfig(text=text)}
+    configs = {
+        **baselines(text=text),
+        "hybrid alone": RecommenderConfig(text=text, onboarding=OnboardingConfig()),
+        "default": RecommenderConfig(text=text),
+    }
     metrics = {}
     for name, config in configs.items():
         model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)

@@ -29,16 +29,22 @@ def item_texts(items, config: TextTemplateConfig) -> list[str]:
     return render_texts(items, config, "item_id")
 
 
-def encode_items(texts: Sequence[str], encoder: TextEncoder, cache: EmbeddingCache | None,
-                 progress: bool = False) -> np.ndarray:
+def encode_items(
+    texts: Sequence[str], encoder: TextEncoder, cache: EmbeddingCache | None, progress: bool = False
+) -> np.ndarray:
     """``(len(texts), dim) float32`` item embeddings, through ``cache`` when given."""
     if cache is None:
         return encoder.encode(texts, kind="document", progress=progress)
     return cache.encode(encoder, texts, kind="document", progress=progress)
 
 
-def fit_recommender(dataset: Dataset, config: RecommenderConfig, encoder: TextEncoder | None = None,
-                    cache: EmbeddingCache | None = None, progress: bool = False) -> Recommender:
+def fit_recommender(
+    dataset: Dataset,
+    config: RecommenderConfig,
+    encoder: TextEncoder | None = None,
+    cache: EmbeddingCache | None = None,
+    progress: bool = False,
+) -> Recommender:
     """Encode item texts, fit every model on every interaction, keep each user's history.
 
     Args:
@@ -84,11 +90,21 @@ def fit_recommender(dataset: Dataset, config: RecommenderConfig, encoder: TextEn
         started = time.perf_counter()
         values = ordered_values(dataset.interactions, user_vocab, item_vocab)
         years = release_years(dataset.items, config.onboarding.release_field)
-        onboarding_data = OnboardingData(histories, times, values, user_vocab.ids.tolist(), dataset.users,
-                                         len(item_vocab), embeddings, data.item_features, years)
+        onboarding_data = OnboardingData(
+            histories,
+            times,
+            values,
+            user_vocab.ids.tolist(),
+            dataset.users,
+            len(item_vocab),
+            embeddings,
+            data.item_features,
+            years,
+        )
         models.onboarding = OnboardingRanker.fit(config.onboarding, onboarding_data)
         outcome = "skipped: too few users" if models.onboarding is None else f"{len(models.onboarding.boosters)} folds"
         logger.info("fitted the onboarding ranker in %.1f s (%s)", time.perf_counter() - started, outcome)
-    catalogue = Catalogue(items, embeddings, config.encoder, dict(encoder.identity), config.text, projection,
-                          feature_spec, encoder)
+    catalogue = Catalogue(
+        items, embeddings, config.encoder, dict(encoder.identity), config.text, projection, feature_spec, encoder
+    )
     return Recommender(config, catalogue, ArtifactUsers(user_vocab, histories, times), models)

@@ -8,7 +8,6 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-
 Scalar = str | int | float | bool | None
 
 

@@ -13,7 +13,10 @@ from semrec.text import EncoderConfig
 from tests.conftest import checkerboard
 
 EASE = RecommenderConfig(
-    scorer="ease", scorer_config={"l2": 1.0}, encoder=EncoderConfig(model="hashing"), handover=HandoverConfig(enabled=False)
+    scorer="ease",
+    scorer_config={"l2": 1.0},
+    encoder=EncoderConfig(model="hashing"),
+    handover=HandoverConfig(enabled=False),
 )
 
 

@@ -24,12 +24,21 @@ def synthetic(n_users: int = 80, n_items: int = 40, seed: int = 0) -> Dataset:
         for t, item in enumerate(rng.choice(pool, 12, replace=False)):
             rows.append((str(u), str(item), float(rng.integers(1, 6)), 1_000_000 + 10_000 * u + 60 * t, "rating"))
     interactions = pd.DataFrame(rows, columns=["user_id", "item_id", "value", "timestamp", "event"])
-    items = pd.DataFrame({"item_id": [str(i) for i in range(n_items)],
-                          "title": [f"{'Even' if i % 2 == 0 else 'Odd'} film {i}" for i in range(n_items)],
-                          "genres": ["Comedy|Drama" if i % 2 == 0 else "Horror" for i in range(n_items)],
-                          "year": [1990 + i % 10 for i in range(n_items)]})
-    users = pd.DataFrame({"user_id": [str(u) for u in range(n_users)], "age": rng.integers(15, 70, n_users),
-                          "gender": np.where(np.arange(n_users) % 2 == 0, "F", "M")})
+    items = pd.DataFrame(
+        {
+            "item_id": [str(i) for i in range(n_items)],
+            "title": [f"{'Even' if i % 2 == 0 else 'Odd'} film {i}" for i in range(n_items)],
+            "genres": ["Comedy|Drama" if i % 2 == 0 else "Horror" for i in range(n_items)],
+            "year": [1990 + i % 10 for i in range(n_items)],
+        }
+    )
+    users = pd.DataFrame(
+        {
+            "user_id": [str(u) for u in range(n_users)],
+            "age": rng.integers(15, 70, n_users),
+            "gender": np.where(np.arange(n_users) % 2 == 0, "F", "M"),
+        }
+    )
     return Dataset(items, interactions, users, "synthetic")
 
 
@@ -42,8 +51,11 @@ def test_evaluation_lists_equal_library_and_service_answers(hashing, tmp_path, p
     model = Recommender.fit(run.train, config, encoder=hashing)
     evaluated = run.lists(model, 10)
     sample = range(0, len(run.queries), max(1, len(run.queries) // 12))
-    live = LiveRecommender(Recommender.load(model.save(tmp_path / "m"), encoder=hashing),
-                           Store(f"sqlite:///{tmp_path / 'store.db'}"), tmp_path / "m")
+    live = LiveRecommender(
+        Recommender.load(model.save(tmp_path / "m"), encoder=hashing),
+        Store(f"sqlite:///{tmp_path / 'store.db'}"),
+        tmp_path / "m",
+    )
     client = TestClient(create_app(live, ServiceSettings(api_key="k" * 16)))
     for row in sample:
         query = run.queries[row].model_copy(update={"k": 10})

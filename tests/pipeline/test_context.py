@@ -11,8 +11,9 @@ from semrec.types import Query
 
 
 def test_parse_time_weekday_and_free_text():
-    ctx = RequestContext.parse({"time": "2026-11-29T21:30:00+01:00", "occasion": "rainy Sunday with kids",
-                                "device": "tv", "temperature": 12})  # fmt: skip
+    ctx = RequestContext.parse(
+        {"time": "2026-11-29T21:30:00+01:00", "occasion": "rainy Sunday with kids", "device": "tv", "temperature": 12}
+    )
     assert (ctx.hour, ctx.weekday) == (20, 6) and ctx.text == "rainy Sunday with kids. device: tv"
     assert RequestContext.parse({"timestamp": 0}).weekday == 3  # 1970-01-01 was a Thursday
     assert RequestContext.parse({"weekday": "Sat", "hour": "7"}) == RequestContext(7, 5, None)
@@ -27,8 +28,13 @@ def test_standardise_ignores_blocked_items():
 
 
 def test_occasion_text_changes_a_users_list_and_is_explained(catalogue, hashing):
-    config = RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0}, encoder=EncoderConfig(model="hashing"),
-                               context=ContextConfig(text_weight=2.0), handover=HandoverConfig(enabled=False))  # fmt: skip
+    config = RecommenderConfig(
+        scorer="ease",
+        scorer_config={"l2": 1.0},
+        encoder=EncoderConfig(model="hashing"),
+        context=ContextConfig(text_weight=2.0),
+        handover=HandoverConfig(enabled=False),
+    )
     model = Recommender.fit(catalogue, config, encoder=hashing)
     plain = model.recommend(Query(user_id="eve", k=2))  # a horror fan: her list follows bob (terminator)
     kids = model.recommend(Query(user_id="eve", k=2, explain=True, context={"occasion": "animated film for kids"}))

@@ -40,7 +40,9 @@ def test_fallback_fills_only_what_is_missing_and_ranks_it_after():
     from semrec.pipeline.request import Request
 
     first = Fixed("ranker", {"a": np.array([np.nan, 5.0, np.nan, 1.0], np.float32)})
-    second = Fixed("main", {"a": np.array([100.0, 0.0, 50.0, 0.0], np.float32), "b": np.array([1, 2, 3, 4], np.float32)})
+    second = Fixed(
+        "main", {"a": np.array([100.0, 0.0, 50.0, 0.0], np.float32), "b": np.array([1, 2, 3, 4], np.float32)}
+    )
     requests = [Request(Query(user_id=u), np.zeros(0, np.int64)) for u in ("a", "b", "c")]
     out = FallbackChain([first, second]).score(requests, 4)
     # a: the ranker's candidates 1 > 3 first, then the main scorer's order for the rest: 0 > 2
@@ -195,11 +197,19 @@ def test_string_ids_through_the_protocols_and_the_hand_over_curve(hashing):
     from semrec.evaluation.runner import evaluate
 
     rng = np.random.default_rng(0)
-    rows = [(f"user-{u}", f"item-{i}", 1.0, 100 * u + t, "click") for u in range(30) for t, i in
-            enumerate(rng.choice(20, 12, replace=False))]
+    rows = [
+        (f"user-{u}", f"item-{i}", 1.0, 100 * u + t, "click")
+        for u in range(30)
+        for t, i in enumerate(rng.choice(20, 12, replace=False))
+    ]
     interactions = pd.DataFrame(rows, columns=["user_id", "item_id", "value", "timestamp", "event"])
-    items = pd.DataFrame({"item_id": [f"item-{i}" for i in range(20)], "title": [f"Film {i}" for i in range(20)],
-                          "genres": ["Drama" if i % 2 else "Comedy" for i in range(20)]})
+    items = pd.DataFrame(
+        {
+            "item_id": [f"item-{i}" for i in range(20)],
+            "title": [f"Film {i}" for i in range(20)],
+            "genres": ["Drama" if i % 2 else "Comedy" for i in range(20)],
+        }
+    )
     users = pd.DataFrame({"user_id": [f"user-{u}" for u in range(30)], "age": rng.integers(10, 60, 30)})
     data = Dataset(items, interactions, users, "strings")
     configs = {"ease": RecommenderConfig(scorer="ease", encoder=HASHING)}

@@ -60,8 +60,11 @@ def test_mmr_zero_diversity_is_relevance_order_and_output_is_a_subset(m, k, seed
     candidates = rng.choice(20, size=m, replace=False)
     relevance = np.sort(rng.random(m))[::-1]
     assert mmr(candidates, relevance, np.eye(m), k, 0.0).tolist() == candidates[:k].tolist()
-    for reranker in (MMRReranker(embeddings), TagMMRReranker(rng.random((20, 3)) > 0.5),
-                     CalibratedReranker(tag_matrix(["a|b", "b", "c"] * 6 + ["a", "c"])[0])):
+    for reranker in (
+        MMRReranker(embeddings),
+        TagMMRReranker(rng.random((20, 3)) > 0.5),
+        CalibratedReranker(tag_matrix(["a|b", "b", "c"] * 6 + ["a", "c"])[0]),
+    ):
         assert reranker.rerank(candidates, relevance, candidates[:2], k, 0.0).tolist() == candidates[:k].tolist()
     picked = mmr(candidates, relevance, embeddings[candidates] @ embeddings[candidates].T, k, float(rng.random()))
     assert len(picked) == min(k, m) and len(set(picked.tolist())) == len(picked)
@@ -75,9 +78,16 @@ def test_mmr_rejects_bad_arguments():
 
 @pytest.fixture
 def model(catalogue, hashing):
-    return Recommender.fit(catalogue, RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0},
-                                                        encoder=EncoderConfig(model="hashing"),
-                                                        handover=HandoverConfig(enabled=False)), encoder=hashing)  # fmt: skip
+    return Recommender.fit(
+        catalogue,
+        RecommenderConfig(
+            scorer="ease",
+            scorer_config={"l2": 1.0},
+            encoder=EncoderConfig(model="hashing"),
+            handover=HandoverConfig(enabled=False),
+        ),
+        encoder=hashing,
+    )
 
 
 def test_diversity_knob_zero_is_unchanged_and_positive_stays_in_the_pool(model):

@@ -22,8 +22,14 @@ def test_short_rows_are_padded():
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(1, 4), st.integers(1, 30)),
-              elements=st.sampled_from([0.0, 0.25, 0.5, 1.0, -1.0])), st.integers(1, 35))  # fmt: skip
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 4), st.integers(1, 30)),
+        elements=st.sampled_from([0.0, 0.25, 0.5, 1.0, -1.0]),
+    ),
+    st.integers(1, 35),
+)
 def test_matches_a_full_stable_sort(scores, k):
     idx, _ = top_k(scores, k)
     for row in range(scores.shape[0]):

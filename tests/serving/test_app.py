@@ -20,9 +20,16 @@ AUTH = {"X-API-Key": KEY}
 
 @pytest.fixture
 def live(catalogue, hashing, tmp_path, store_url):
-    model = Recommender.fit(catalogue, RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0},
-                                                         encoder=EncoderConfig(model="hashing"),
-                                                         handover=HandoverConfig(enabled=False)), encoder=hashing)  # fmt: skip
+    model = Recommender.fit(
+        catalogue,
+        RecommenderConfig(
+            scorer="ease",
+            scorer_config={"l2": 1.0},
+            encoder=EncoderConfig(model="hashing"),
+            handover=HandoverConfig(enabled=False),
+        ),
+        encoder=hashing,
+    )
     model.save(tmp_path / "model")
     return LiveRecommender(Recommender.load(tmp_path / "model", encoder=hashing), Store(store_url), tmp_path / "model")
 
@@ -44,7 +51,9 @@ def test_seeded_store_serves_known_users_like_the_model(client, live):
 
 def test_feedback_is_folded_in_at_once(client):
     before = ids(client.post("/recommend", json={"user_id": "newbie", "k": 3}))
-    response = client.post("/feedback", json={"user_id": "newbie", "item_id": "scream", "type": "purchase"}, headers=AUTH)
+    response = client.post(
+        "/feedback", json={"user_id": "newbie", "item_id": "scream", "type": "purchase"}, headers=AUTH
+    )
     assert response.json() == {"accepted": 1, "new": 1}
     after = client.post("/recommend", json={"user_id": "newbie", "k": 3}).json()
     assert after["source"] == "ease" and "scream" not in [i["item_id"] for i in after["items"]]
@@ -60,11 +69,19 @@ def test_batches_are_idempotent_by_event_id(client, live):
 
 def test_bad_feedback_is_a_4xx_and_stores_nothing(client, live):
     n = live.store.count_events()
-    unknown = client.post("/feedback", json={"events": [{"user_id": "a", "item_id": "toy"},
-                                                        {"user_id": "a", "item_id": "nope"}]}, headers=AUTH)  # fmt: skip
+    unknown = client.post(
+        "/feedback",
+        json={"events": [{"user_id": "a", "item_id": "toy"}, {"user_id": "a", "item_id": "nope"}]},
+        headers=AUTH,
+    )
     assert unknown.status_code == 422 and "unknown item id 'nope'" in unknown.json()["detail"]
-    assert client.post("/feedback", json={"user_id": "a", "item_id": "toy", "value": "x"}, headers=AUTH).status_code == 422
-    assert client.post("/feedback", content=b"{not json", headers={**AUTH, "content-type": "application/json"}).status_code == 422
+    assert (
+        client.post("/feedback", json={"user_id": "a", "item_id": "toy", "value": "x"}, headers=AUTH).status_code == 422
+    )
+    assert (
+        client.post("/feedback", content=b"{not json", headers={**AUTH, "content-type": "application/json"}).status_code
+        == 422
+    )
     assert live.store.count_events() == n
 
 
@@ -107,13 +124,20 @@ def test_unknown_users_fall_back_and_text_users_use_their_profile(client):
     client.put("/users/nina", json={"text": "I adore haunted hotel horror", "attributes": {"age": 30}}, headers=AUTH)
     profile = client.post("/recommend", json={"user_id": "nina", "k": 1}).json()
     assert profile["source"] == "text" and profile["items"][0]["item_id"] == "shining"
-    assert client.get("/users/nina").json() == {"user_id": "nina", "text": "I adore haunted hotel horror",
-                                               "attributes": {"age": 30}, "n_events": 0}  # fmt: skip
+    assert client.get("/users/nina").json() == {
+        "user_id": "nina",
+        "text": "I adore haunted hotel horror",
+        "attributes": {"age": 30},
+        "n_events": 0,
+    }
 
 
 def test_delete_user_forgets_everything(client, live, tmp_path):
-    assert client.delete("/users/ann", headers=AUTH).json() == {"user_id": "ann", "deleted_events": 2,
-                                                                "erasure_pending_retrain": True}  # fmt: skip
+    assert client.delete("/users/ann", headers=AUTH).json() == {
+        "user_id": "ann",
+        "deleted_events": 2,
+        "erasure_pending_retrain": True,
+    }
     assert client.get("/users/ann").status_code == 404
     assert not [e for e in live.store.export_events() if e["user_id"] == "ann"]
     assert client.post("/recommend", json={"user_id": "ann"}).json()["source"] == "most-popular"
@@ -147,12 +171,16 @@ def test_filters_diversity_explain_and_validation(client):
     assert client.post("/recommend", json={"k": 0}).status_code == 422
     assert client.post("/recommend", json={"history": ["nope"]}).status_code == 400
     assert client.post("/recommend", json={"context": {"hour": 99}}).status_code == 400
-    occasion = client.post("/recommend", json={"user_id": "eve", "k": 2, "context": {"occasion": "animated toys for kids"}})
+    occasion = client.post(
+        "/recommend", json={"user_id": "eve", "k": 2, "context": {"occasion": "animated toys for kids"}}
+    )
     assert occasion.status_code == 200 and any("context" in note for note in occasion.json()["notes"])
 
 
 def test_retrain_swaps_the_model_and_keeps_answering(client, live):
-    client.post("/feedback", json={"events": [{"user_id": "zed", "item_id": i} for i in ("toy", "alien")]}, headers=AUTH)
+    client.post(
+        "/feedback", json={"events": [{"user_id": "zed", "item_id": i} for i in ("toy", "alien")]}, headers=AUTH
+    )
     report = client.post("/admin/retrain", headers=AUTH).json()
     assert report["n_events"] == 15 and live.model_version == 2
     assert "zed" in live.model.users.vocab

@@ -1,6 +1,5 @@
 """Fault and fuzz tests against a real server process on 127.0.0.1 (bounded in count and time)."""
 
-import shutil
 import subprocess
 import threading
 import time
@@ -26,7 +25,9 @@ def test_sigkill_during_a_feedback_burst_loses_no_acknowledged_event(catalogue, 
             for batch in range(2000):  # bounded: at most 2000 batches of 20
                 if stop.is_set():
                     return
-                events = [{"user_id": f"b{batch % 7}", "item_id": "toy", "event_id": f"e{batch}-{n}"} for n in range(20)]
+                events = [
+                    {"user_id": f"b{batch % 7}", "item_id": "toy", "event_id": f"e{batch}-{n}"} for n in range(20)
+                ]
                 try:
                     response = client.post("/feedback", json={"events": events})
                 except httpx.HTTPError:
@@ -64,11 +65,28 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error(catalogue, tmp_path):
         binary = Path(sys.executable).with_name("schemathesis")
         assert binary.is_file(), "schemathesis is a test dependency (pyproject [test]); the fuzz test must run"
         result = subprocess.run(
-            [str(binary), "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
-             "-H", f"X-API-Key: {KEY}", "--max-examples", "100", "--seed", "3", "--request-timeout", "10",
-             "--phases", "examples,coverage,fuzzing"],
-            capture_output=True, text=True, timeout=400, cwd=tmp_path,  # its cache stays out of the repo
-        )  # fmt: skip
+            [
+                str(binary),
+                "run",
+                f"{server.url}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "-H",
+                f"X-API-Key: {KEY}",
+                "--max-examples",
+                "100",
+                "--seed",
+                "3",
+                "--request-timeout",
+                "10",
+                "--phases",
+                "examples,coverage,fuzzing",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=400,
+            cwd=tmp_path,  # its cache stays out of the repo
+        )
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     finally:
         server.stop()

@@ -11,9 +11,11 @@ def store(store_url):
 
 
 def test_events_are_ordered_idempotent_and_exportable(store):
-    events = [EventRecord("u", "b", "click", 1.0, 20, {"device": "phone"}, "e1"),
-              EventRecord("u", "a", "view", 1.0, 10, {}, "e2"),
-              EventRecord("v", "a", "rating", 4.5, 5)]  # fmt: skip
+    events = [
+        EventRecord("u", "b", "click", 1.0, 20, {"device": "phone"}, "e1"),
+        EventRecord("u", "a", "view", 1.0, 10, {}, "e2"),
+        EventRecord("v", "a", "rating", 4.5, 5),
+    ]
     assert store.add_events(events) == 3
     assert store.add_events(events[:2]) == 0  # retried batch: stored once
     assert store.add_events([EventRecord("u", "c", timestamp=20, event_id="e3")]) == 1

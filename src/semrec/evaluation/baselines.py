@@ -20,8 +20,8 @@ import re
 
 import numpy as np
 
-from semrec.data.tables import split_list
 from semrec.config import RecommenderConfig
+from semrec.data.tables import split_list
 from semrec.evaluation.protocols import PROTOCOLS, id_order
 from semrec.evaluation.runner import ProtocolRun
 from semrec.pipeline.topk import top_k
@@ -66,20 +66,29 @@ def lightfm_lists(prepared: ProtocolRun, k: int) -> np.ndarray:
 
     def user_features(user_id: str) -> list[str]:
         row = user_table.loc[user_id]
-        return [f"age:q{int(np.searchsorted(age_edges, float(row['age']), side='right'))}", f"gender:{row['gender']}",
-                f"occupation:{row['occupation']}"]  # fmt: skip
+        return [
+            f"age:q{int(np.searchsorted(age_edges, float(row['age']), side='right'))}",
+            f"gender:{row['gender']}",
+            f"occupation:{row['occupation']}",
+        ]
 
     pairs = list(zip(split.train["user_id"], split.train["item_id"]))
     if protocol == "P2":
         pairs += list(zip(split.onboarding["user_id"], split.onboarding["item_id"]))
         eval_users = sorted(split.test["user_id"].unique(), key=id_order)
     else:
-        eval_users = sorted(split.test["user_id"][split.test["user_id"].isin(set(split.train["user_id"]))].unique(), key=id_order)
+        eval_users = sorted(
+            split.test["user_id"][split.test["user_id"].isin(set(split.train["user_id"]))].unique(), key=id_order
+        )
     users = sorted({u for u, _ in pairs} | set(eval_users), key=id_order)
     use_users = protocol == "P2"
     lf = LFDataset(item_identity_features=protocol != "P3")
-    lf.fit(users, item_ids, user_features=sorted({f for u in users for f in user_features(u)}) if use_users else None,
-           item_features=sorted({f for i in item_ids for f in item_features(i)}))  # fmt: skip
+    lf.fit(
+        users,
+        item_ids,
+        user_features=sorted({f for u in users for f in user_features(u)}) if use_users else None,
+        item_features=sorted({f for i in item_ids for f in item_features(i)}),
+    )
     interactions, _ = lf.build_interactions(pairs)
     uf = lf.build_user_features((u, user_features(u)) for u in users) if use_users else None
     itf = lf.build_item_features((i, item_features(i)) for i in item_ids)
@@ -87,8 +96,9 @@ def lightfm_lists(prepared: ProtocolRun, k: int) -> np.ndarray:
     model.fit(interactions, user_features=uf, item_features=itf, epochs=60, num_threads=2)
     user_map, _, item_map, _ = lf.mapping()
     order = np.array([item_map[i] for i in item_ids])
-    scores = np.stack([model.predict(user_map[u], order, user_features=uf, item_features=itf, num_threads=2)
-                       for u in eval_users]).astype(np.float32)  # fmt: skip
+    scores = np.stack(
+        [model.predict(user_map[u], order, user_features=uf, item_features=itf, num_threads=2) for u in eval_users]
+    ).astype(np.float32)
     if prepared.candidates is not None:
         scores[:, ~prepared.candidates] = -np.inf
     lists, _ = top_k(scores, k, histories_to_csr(prepared.histories, len(item_ids)))

@@ -41,10 +41,16 @@ class FrontierReport:
     def markdown(self) -> str:
         k = self.k
         head = ["setting", *[f"{m}@{k}" for m in FRONTIER_METRICS]]
-        lines = [f"Accuracy / diversity on {self.protocol} ({self.dataset}); base {self.base}, candidate pool {self.pool}",
-                 "", "| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]  # fmt: skip
+        lines = [
+            f"Accuracy / diversity on {self.protocol} ({self.dataset}); base {self.base}, candidate pool {self.pool}",
+            "",
+            "| " + " | ".join(head) + " |",
+            "|" + "|".join("---" for _ in head) + "|",
+        ]
         for point in [*self.references, *self.points]:
-            lines.append("| " + " | ".join([point.label, *[f"{point.metrics[m]:.4f}" for m in FRONTIER_METRICS]]) + " |")
+            lines.append(
+                "| " + " | ".join([point.label, *[f"{point.metrics[m]:.4f}" for m in FRONTIER_METRICS]]) + " |"
+            )
         return "\n".join(lines) + "\n"
 
     def write(self, directory: str | Path) -> list[Path]:

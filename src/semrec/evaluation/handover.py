@@ -40,16 +40,30 @@ class HandoverReport:
 
     def markdown(self) -> str:
         head = ["model", *[f"n={n}" for n in self.ns]]
-        lines = [f"P2 hand-over curve: NDCG@{self.k} of {self.n_users} cold users, one test set (after the first "
-                 f"{max(self.ns)} interactions)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]  # fmt: skip
+        lines = [
+            f"P2 hand-over curve: NDCG@{self.k} of {self.n_users} cold users, one test set (after the first "
+            f"{max(self.ns)} interactions)",
+            "",
+            "| " + " | ".join(head) + " |",
+            "|" + "---|" * len(head),
+        ]
         for name, values in self.curve.items():
             lines.append("| " + " | ".join([name, *[f"{v:.4f}" for v in values]]) + " |")
         best = [max(self.curve[b][i] for b in BASELINES) for i in range(len(self.ns))]
-        lines.append("| semrec / best baseline | " + " | ".join(f"{s / b:.3f}" for s, b in zip(self.curve["semrec"], best)) + " |")
+        lines.append(
+            "| semrec / best baseline | "
+            + " | ".join(f"{s / b:.3f}" for s, b in zip(self.curve["semrec"], best))
+            + " |"
+        )
         lines += ["", f"P2 as defined (n = 5, test = the rest): NDCG@{self.k}", "", "| model | NDCG |", "|---|---|"]
         lines += [f"| {name} | {value:.4f} |" for name, value in self.p2.items()]
-        lines += ["", "Text cold-start check (text from the genres of the 5 onboarding items, text only):", "",
-                  "| model | NDCG |", "|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "Text cold-start check (text from the genres of the 5 onboarding items, text only):",
+            "",
+            "| model | NDCG |",
+            "|---|---|",
+        ]
         lines += [f"| {name} | {value:.4f} |" for name, value in self.text_check.items()]
         return "\n".join(lines) + "\n"
 
@@ -79,7 +93,7 @@ class HandoverReport:
 
 
 def genre_text(genres: Sequence[object], top: int = 3) -> str:
-    """"I enjoy comedy, romance and drama" from the genre cells of some items (most frequent first)."""
+    """ "I enjoy comedy, romance and drama" from the genre cells of some items (most frequent first)."""
     counts = Counter(g for cell in genres for g in split_list(cell) if g != "unknown")
     names = [g.lower() for g, _ in counts.most_common(top)]
     if not names:
@@ -122,8 +136,9 @@ def handover_curve(
 
     def first(run: ProtocolRun, n: int) -> list[Query]:
         # the first n revealed items; the request time is the n-th item's (onboarding rows are time-ordered)
-        return [q.model_copy(update={"history": q.history[:n], "context": {} if n == 0 else q.context})
-                for q in run.queries]
+        return [
+            q.model_copy(update={"history": q.history[:n], "context": {} if n == 0 else q.context}) for q in run.queries
+        ]
 
     for name, model in models.items():
         report.curve[name] = [ndcg(curve, model, first(curve, n)) for n in ns]

@@ -102,16 +102,25 @@ def split_p2(interactions: pd.DataFrame, n_onboarding: int = 5) -> Split:
     frame = frame.assign(_item_key=_item_sort_key(frame["item_id"]))
     frame = frame.sort_values(["user_id", "timestamp", "_item_key"], kind="stable").drop(columns="_item_key")
     position = frame.groupby("user_id", sort=False).cumcount().to_numpy()
-    return Split(f"P2 (n={n_onboarding})", train[~train["user_id"].isin(cold)].reset_index(drop=True),
-                 frame[position >= n_onboarding].reset_index(drop=True), frame[position < n_onboarding].reset_index(drop=True))  # fmt: skip
+    return Split(
+        f"P2 (n={n_onboarding})",
+        train[~train["user_id"].isin(cold)].reset_index(drop=True),
+        frame[position >= n_onboarding].reset_index(drop=True),
+        frame[position < n_onboarding].reset_index(drop=True),
+    )
 
 
 def split_p3(interactions: pd.DataFrame) -> Split:
     """P3: cold items leave train; every interaction with a cold item is test; rank cold items only."""
     cold = _sample(interactions["item_id"], 0.2)
     train = split_p1(interactions).train
-    return Split("P3", train[~train["item_id"].isin(cold)].reset_index(drop=True),
-                 interactions[interactions["item_id"].isin(cold)].reset_index(drop=True), None, frozenset(cold))  # fmt: skip
+    return Split(
+        "P3",
+        train[~train["item_id"].isin(cold)].reset_index(drop=True),
+        interactions[interactions["item_id"].isin(cold)].reset_index(drop=True),
+        None,
+        frozenset(cold),
+    )
 
 
 PROTOCOLS = {"P1": split_p1, "P1-validation": split_p1_validation, "P2": split_p2, "P3": split_p3}

@@ -62,10 +62,14 @@ class EvaluationReport:
 
     def to_json(self) -> dict:
         return {
-            "protocol": self.protocol, "dataset": self.dataset, "k": self.k, "n_train": self.n_train,
-            "n_test": self.n_test, "n_users": self.n_users,
+            "protocol": self.protocol,
+            "dataset": self.dataset,
+            "k": self.k,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "n_users": self.n_users,
             "results": [r.__dict__ for r in self.results],
-        }  # fmt: skip
+        }
 
     def markdown(self) -> str:
         """A markdown table: one row per scorer, one column per metric (@k), fit time, users/s."""
@@ -73,13 +77,19 @@ class EvaluationReport:
         head = ["scorer", *[f"{m}@{k}" for m in METRICS], "fit s", "users/s"]
         lines = [
             f"{self.protocol} on {self.dataset}: {self.n_users} users, {self.n_train} train / {self.n_test} test, "
-            f"{'cold items ranked among themselves' if self.protocol == 'P3' else 'full-catalogue ranking'}, binary relevance",
+            f"{'cold items ranked among themselves' if self.protocol == 'P3' else 'full-catalogue ranking'}, "
+            "binary relevance",
             "",
             "| " + " | ".join(head) + " |",
             "|" + "|".join("---" for _ in head) + "|",
         ]
         for r in self.results:
-            cells = [r.scorer, *[f"{r.metrics[m]:.4f}" for m in METRICS], f"{r.fit_seconds:.1f}", f"{r.users_per_second:,.0f}"]
+            cells = [
+                r.scorer,
+                *[f"{r.metrics[m]:.4f}" for m in METRICS],
+                f"{r.fit_seconds:.1f}",
+                f"{r.users_per_second:,.0f}",
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
@@ -171,8 +181,11 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-    split = PROTOCOLS[protocol](dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](
-        dataset.interactions)
+    split = (
+        PROTOCOLS[protocol](dataset.interactions, n_onboarding)
+        if protocol == "P2"
+        else PROTOCOLS[protocol](dataset.interactions)
+    )
     items = IdVocabulary(dataset.items["item_id"], "item")
     train_users = IdVocabulary(sorted(split.train["user_id"].unique(), key=id_order), "user")
     train_histories, _ = ordered_histories_with_times(split.train, train_users, items)
@@ -200,8 +213,21 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
         candidates[items.index(candidate_ids)] = True
     counts = np.asarray(histories_to_csr(train_histories, len(items)).sum(axis=0)).ravel()
     train = Dataset(dataset.items, split.train, dataset.users, f"{dataset.name}-{protocol}-train")
-    return ProtocolRun(dataset, protocol, train, queries, list(user_ids), histories, relevant, items, tags, counts,
-                       len(split.train), len(test), candidates)
+    return ProtocolRun(
+        dataset,
+        protocol,
+        train,
+        queries,
+        list(user_ids),
+        histories,
+        relevant,
+        items,
+        tags,
+        counts,
+        len(split.train),
+        len(test),
+        candidates,
+    )
 
 
 def evaluate(

@@ -34,8 +34,17 @@ from semrec.vocab import IdVocabulary
 
 FORMAT = "semrec-artifact"
 FORMAT_VERSION = 3
-PACKAGES = ("semrec", "numpy", "scipy", "pandas", "implicit", "torch", "sentence-transformers", "transformers",
-            "lightgbm")
+PACKAGES = (
+    "semrec",
+    "numpy",
+    "scipy",
+    "pandas",
+    "implicit",
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "lightgbm",
+)
 
 
 def _versions() -> dict[str, str]:
@@ -135,9 +144,11 @@ def _manifest(directory: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"{manifest_path}: invalid JSON ({exc})") from exc
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(f"{directory}: unsupported artifact format {manifest.get('format')} "
-                            f"v{manifest.get('format_version')} (this semrec reads v{FORMAT_VERSION}); "
-                            "run `semrec fit` again")
+        raise ArtifactError(
+            f"{directory}: unsupported artifact format {manifest.get('format')} "
+            f"v{manifest.get('format_version')} (this semrec reads v{FORMAT_VERSION}); "
+            "run `semrec fit` again"
+        )
     for name, digest in manifest["files"].items():
         path = directory / name
         if not path.is_file():
@@ -187,13 +198,17 @@ def load(directory: str | Path, encoder: TextEncoder | None = None) -> Recommend
         models.onboarding = OnboardingRanker.from_state(config.onboarding, arrays, texts)
     projection = Projection(arrays["pca/mean"], arrays["pca/components"]) if "pca/mean" in arrays else None
     spec = FeatureSpec.from_json(str(arrays["feature_spec"])) if "feature_spec" in arrays else None
-    catalogue = Catalogue(items, arrays["item_embeddings"], config.encoder, manifest["encoder"], config.text,
-                          projection, spec, encoder)
+    catalogue = Catalogue(
+        items, arrays["item_embeddings"], config.encoder, manifest["encoder"], config.text, projection, spec, encoder
+    )
     catalogue.removed = set(arrays["removed_items"].tolist())
     scorer.bind_embeddings(catalogue.embeddings[:scored])
     indptr = arrays["history_indptr"]
-    users = ArtifactUsers(IdVocabulary(arrays["user_ids"], "user"), unflatten(indptr, arrays["history_indices"]),
-                          unflatten(indptr, arrays["history_times"]))
+    users = ArtifactUsers(
+        IdVocabulary(arrays["user_ids"], "user"),
+        unflatten(indptr, arrays["history_indices"]),
+        unflatten(indptr, arrays["history_times"]),
+    )
     return Recommender(config, catalogue, users, models)
 
 

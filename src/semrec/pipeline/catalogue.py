@@ -33,10 +33,17 @@ class Catalogue:
         encoder: An already-loaded encoder of that identity (else loaded on first use).
     """
 
-    def __init__(self, items: pd.DataFrame, embeddings: np.ndarray, encoder_config: EncoderConfig,
-                 encoder_identity: dict[str, Any], template: TextTemplateConfig,
-                 projection: Projection | None = None, feature_spec: FeatureSpec | None = None,
-                 encoder: TextEncoder | None = None) -> None:
+    def __init__(
+        self,
+        items: pd.DataFrame,
+        embeddings: np.ndarray,
+        encoder_config: EncoderConfig,
+        encoder_identity: dict[str, Any],
+        template: TextTemplateConfig,
+        projection: Projection | None = None,
+        feature_spec: FeatureSpec | None = None,
+        encoder: TextEncoder | None = None,
+    ) -> None:
         self.items = items.reset_index(drop=True)
         self.vocab = IdVocabulary(self.items["item_id"], "item")
         self.embeddings = embeddings
@@ -59,8 +66,10 @@ class Catalogue:
         if self._encoder is None:
             encoder = build_encoder(self.encoder_config)
             if dict(encoder.identity) != self.encoder_identity:
-                raise ArtifactError(f"text encoder identity changed since fit: artifact {self.encoder_identity}, "
-                                    f"now {encoder.identity}; refit")
+                raise ArtifactError(
+                    f"text encoder identity changed since fit: artifact {self.encoder_identity}, "
+                    f"now {encoder.identity}; refit"
+                )
             self._encoder = encoder
         return self._encoder
 

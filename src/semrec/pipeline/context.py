@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,16 +56,12 @@ class RequestContext:
         if stamp is not None and stamp != "":
             try:
                 numeric = isinstance(stamp, (int, float)) or str(stamp).replace(".", "", 1).isdigit()
-                moment = (
-                    datetime.fromtimestamp(float(stamp), timezone.utc)
-                    if numeric
-                    else datetime.fromisoformat(str(stamp))
-                )
+                moment = datetime.fromtimestamp(float(stamp), UTC) if numeric else datetime.fromisoformat(str(stamp))
             except (ValueError, OverflowError, OSError):
                 raise QueryError(f"context time {stamp!r} is neither Unix seconds nor ISO-8601") from None
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            moment = moment.astimezone(timezone.utc)
+                moment = moment.replace(tzinfo=UTC)
+            moment = moment.astimezone(UTC)
             hour, weekday, moment_ts = moment.hour, moment.weekday(), moment.timestamp()
         if context.get("hour") not in (None, ""):
             try:

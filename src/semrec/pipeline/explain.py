@@ -20,7 +20,6 @@ EXPLAIN_FIELDS = ("genres", "director", "writer", "cast", "brand", "category")
 """Item columns whose shared values are cited (those the catalogue has)."""
 
 
-
 def words(text: str) -> set[str]:
     """Topic words of ``text`` (see :func:`semrec.text.preprocess.tokenize`; Chinese is segmented)."""
     return set(tokenize(text))
@@ -39,8 +38,14 @@ class Explainer:
         max_cited: History items cited per explanation.
     """
 
-    def __init__(self, items: pd.DataFrame, item_embeddings: np.ndarray, popularity: np.ndarray,
-                 contributions=None, max_cited: int = 2) -> None:  # fmt: skip
+    def __init__(
+        self,
+        items: pd.DataFrame,
+        item_embeddings: np.ndarray,
+        popularity: np.ndarray,
+        contributions=None,
+        max_cited: int = 2,
+    ) -> None:
         self.ids = items["item_id"].astype(str).to_numpy()
         self.titles = items["title"].astype(str).to_numpy() if "title" in items else self.ids
         self.texts = items["text"].astype(str).to_numpy() if "text" in items else self.titles
@@ -50,8 +55,9 @@ class Explainer:
         self.contributions = contributions
         self.max_cited = max_cited
 
-    def explain(self, item: int, history: np.ndarray, text: str | None, source: str,
-                context: list[str] | None = None) -> Explanation:  # fmt: skip
+    def explain(
+        self, item: int, history: np.ndarray, text: str | None, source: str, context: list[str] | None = None
+    ) -> Explanation:
         """Explain item position ``item`` recommended from ``history`` (positions) and/or ``text``;
         ``context`` lists how the request context lifted it (computed by the caller from the scores)."""
         out = Explanation(self.ids[item], popularity=int(self.popularity[item]), context=list(context or []))

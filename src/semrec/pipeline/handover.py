@@ -65,8 +65,14 @@ class Handover(Source):
 
     name = "handover"
 
-    def __init__(self, config: HandoverConfig, main: BehaviourSource, conditional: ItemConditionalScorer,
-                 attributes: AttributeSource | None, popularity: PopularSource) -> None:
+    def __init__(
+        self,
+        config: HandoverConfig,
+        main: BehaviourSource,
+        conditional: ItemConditionalScorer,
+        attributes: AttributeSource | None,
+        popularity: PopularSource,
+    ) -> None:
         self.config, self.main, self.conditional = config, main, conditional
         self.attributes, self.popularity = attributes, popularity
 

@@ -50,8 +50,9 @@ class ListStage:
             self._explainer = Explainer(self.catalogue.items, self.catalogue.embeddings, counts, self.contributions)
         return self._explainer
 
-    def finish(self, request: Request, scores: np.ndarray, boost: np.ndarray, item_labels: np.ndarray,
-               source: str) -> Recommendation:
+    def finish(
+        self, request: Request, scores: np.ndarray, boost: np.ndarray, item_labels: np.ndarray, source: str
+    ) -> Recommendation:
         """Block, take the top k (re-ranked when ``diversity > 0``) and explain.
 
         Args:
@@ -62,8 +63,9 @@ class ListStage:
         """
         query = request.query
         reranker = self.reranker(query.reranker) if query.diversity > 0 else None
-        chosen, values = select(scores, self.selector.blocked(request), query.k, query.diversity, reranker,
-                                request.history)
+        chosen, values = select(
+            scores, self.selector.blocked(request), query.k, query.diversity, reranker, request.history
+        )
         if len(chosen) < query.k:
             request.notes.append(f"only {len(chosen)} items left after excluding the history, exclusions and filters")
         labels = item_labels[chosen]

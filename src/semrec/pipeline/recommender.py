@@ -116,8 +116,9 @@ class Recommender:
         """
         return self.recommend_many([query], users)[0]
 
-    def recommend_many(self, queries: Sequence[Query], users: UserLookup | None = None,
-                       batch: int = 256) -> list[Recommendation]:
+    def recommend_many(
+        self, queries: Sequence[Query], users: UserLookup | None = None, batch: int = 256
+    ) -> list[Recommendation]:
         """Answer queries in batches; ``users`` is the history lookup (default: the artifact's)."""
         lookup, out = users or self.users, []
         for start in range(0, len(queries), batch):

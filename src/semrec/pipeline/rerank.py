@@ -35,8 +35,9 @@ class Reranker(Protocol):
 
     name: str
 
-    def rerank(self, candidates: np.ndarray, relevance: np.ndarray, history: np.ndarray, k: int,
-               diversity: float) -> np.ndarray:  # fmt: skip
+    def rerank(
+        self, candidates: np.ndarray, relevance: np.ndarray, history: np.ndarray, k: int, diversity: float
+    ) -> np.ndarray:
         """``(min(k, m),) int64`` item positions, a subset of ``candidates``."""
         ...
 

@@ -56,8 +56,9 @@ def top_k(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> t
     return indices, values
 
 
-def select(scores: np.ndarray, blocked: np.ndarray, k: int, diversity: float, reranker, history: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
+def select(
+    scores: np.ndarray, blocked: np.ndarray, k: int, diversity: float, reranker, history: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The top-k stage of one request: block, take the ``k`` best (or a pool of ``max(5k, 50)`` for
     the re-ranker when ``diversity > 0``) and re-rank the pool.
 

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from semrec.errors import SemrecError
 from semrec.serving.live import LiveRecommender, UnknownItemError
-from semrec.types import Query
 from semrec.serving.store import EventRecord
+from semrec.types import Query
 
 logger = logging.getLogger(__name__)
 
@@ -155,8 +155,13 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
     app = FastAPI(title="semrec", version="0.1.0", description=__doc__)
     registry = CollectorRegistry()
     requests = Counter("semrec_requests", "HTTP requests", ["endpoint", "method", "status"], registry=registry)
-    latency = Histogram("semrec_request_latency_seconds", "Request latency", ["endpoint"], registry=registry,
-                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))  # fmt: skip
+    latency = Histogram(
+        "semrec_request_latency_seconds",
+        "Request latency",
+        ["endpoint"],
+        registry=registry,
+        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    )
     Gauge("semrec_events_stored", "Events in the store", registry=registry).set_function(live.store.count_events)
     Gauge("semrec_model_version", "Model version (increments on retrain)", registry=registry).set_function(
         lambda: live.model_version
@@ -207,15 +212,27 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
                 e = result.explanations[n]
                 item.reason, item.because, item.shared = e.reason, e.because, e.shared
             items.append(item)
-        return RecommendResponse(items=items, source=result.source, notes=result.notes, model_version=live.model_version)
+        return RecommendResponse(
+            items=items, source=result.source, notes=result.notes, model_version=live.model_version
+        )
 
     @app.post("/feedback", response_model=FeedbackResponse, dependencies=[Depends(write_access)])
     def feedback(body: FeedbackBody) -> FeedbackResponse:
         """Store one or many events; answered only after they are durably committed."""
         events = body.events if isinstance(body, FeedbackBatch) else [body]
         now = int(time.time())
-        records = [EventRecord(e.user_id, e.item_id, e.type, e.value, e.timestamp if e.timestamp is not None else now,
-                               e.context, e.event_id) for e in events]  # fmt: skip
+        records = [
+            EventRecord(
+                e.user_id,
+                e.item_id,
+                e.type,
+                e.value,
+                e.timestamp if e.timestamp is not None else now,
+                e.context,
+                e.event_id,
+            )
+            for e in events
+        ]
         return FeedbackResponse(accepted=len(records), new=live.add_feedback(records))
 
     @app.put("/users/{user_id}", response_model=UserOut, dependencies=[Depends(write_access)])
@@ -352,5 +369,3 @@ class BodyLimit:
                 raise
         if overflow and not started:
             await too_large(scope, receive, send)
-
-

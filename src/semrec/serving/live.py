@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from semrec.data.tables import Dataset
-from semrec.text import EmbeddingCache
 from semrec.errors import QueryError, SemrecError
 from semrec.pipeline import Recommender
 from semrec.pipeline.users import UserRecord
 from semrec.serving.store import EventRecord, Store
+from semrec.text import EmbeddingCache
 from semrec.types import Query, Recommendation
 from semrec.vocab import IdVocabulary
 
@@ -78,8 +78,14 @@ class LiveRecommender:
         embedding_cache: Used by retrain so unchanged item texts are not encoded again.
     """
 
-    def __init__(self, model: Recommender, store: Store, artifact_dir: str | Path | None = None,
-                 cache_size: int = 100_000, embedding_cache: EmbeddingCache | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: Recommender,
+        store: Store,
+        artifact_dir: str | Path | None = None,
+        cache_size: int = 100_000,
+        embedding_cache: EmbeddingCache | None = None,
+    ) -> None:
         self.model = model
         self.embedding_cache = embedding_cache
         self.store = store
@@ -105,7 +111,9 @@ class LiveRecommender:
         model = self.model
         fields = model.catalogue.items.drop(columns=["text"], errors="ignore")
         rows = fields.to_dict(orient="records")
-        self.store.put_items((row["item_id"], {k: v for k, v in row.items() if k != "item_id" and v is not None}) for row in rows)
+        self.store.put_items(
+            (row["item_id"], {k: v for k, v in row.items() if k != "item_id" and v is not None}) for row in rows
+        )
         records = []
         users, ids = model.users, model.catalogue.vocab.ids
         for position, user_id in enumerate(users.vocab.ids.tolist()):
@@ -250,7 +258,9 @@ class LiveRecommender:
             if events.empty:
                 raise SemrecError("nothing to retrain on: the store has no events on catalogue items")
             dataset = Dataset(items, events, None, "store")
-            model = Recommender.fit(dataset, self.model.config, encoder=self.model.catalogue.encoder, cache=self.embedding_cache)
+            model = Recommender.fit(
+                dataset, self.model.config, encoder=self.model.catalogue.encoder, cache=self.embedding_cache
+            )
             if self.artifact_dir is not None:
                 model.save(self.artifact_dir)
             with self._lock:
@@ -258,8 +268,13 @@ class LiveRecommender:
                 self.model_version += 1
                 self.erasure_pending = {u: n for u, n in self.erasure_pending.items() if n > deletions_before}
                 self._histories.clear()
-            return RetrainReport(len(model.users.vocab), model.n_items, len(events), time.perf_counter() - started,
-                                 str(self.artifact_dir))  # fmt: skip
+            return RetrainReport(
+                len(model.users.vocab),
+                model.n_items,
+                len(events),
+                time.perf_counter() - started,
+                str(self.artifact_dir),
+            )
 
     def stats(self) -> dict[str, Any]:
         """Cheap facts for /health (no table scans)."""

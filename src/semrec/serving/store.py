@@ -18,13 +18,26 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
-    BigInteger, Column, Float, Integer, MetaData, String, Table, Text, create_engine, delete, event, func, select,
-)  # fmt: skip
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import Engine
 
 metadata = MetaData()
 EVENTS = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("event_id", String(200), unique=True, nullable=True),
     Column("user_id", String(200), nullable=False, index=True),
@@ -33,20 +46,22 @@ EVENTS = Table(
     Column("value", Float, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("context", Text, nullable=True),
-)  # fmt: skip
+)
 USERS = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("user_id", String(200), primary_key=True),
     Column("text", Text, nullable=True),
     Column("attributes", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
-)  # fmt: skip
+)
 ITEMS = Table(
-    "items", metadata,
+    "items",
+    metadata,
     Column("item_id", String(200), primary_key=True),
     Column("fields", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -109,11 +124,17 @@ class Store:
         Returns only after the transaction has committed (durable).
         """
         rows = [
-            {"event_id": r.event_id, "user_id": r.user_id, "item_id": r.item_id, "event": r.event,
-             "value": float(r.value), "timestamp": int(r.timestamp),
-             "context": json.dumps(dict(r.context), ensure_ascii=False) if r.context else None}
+            {
+                "event_id": r.event_id,
+                "user_id": r.user_id,
+                "item_id": r.item_id,
+                "event": r.event,
+                "value": float(r.value),
+                "timestamp": int(r.timestamp),
+                "context": json.dumps(dict(r.context), ensure_ascii=False) if r.context else None,
+            }
             for r in records
-        ]  # fmt: skip
+        ]
         if not rows:
             return 0
         statement = self._insert_ignoring_duplicates(EVENTS).returning(EVENTS.c.seq)
@@ -123,8 +144,11 @@ class Store:
 
     def history(self, user_id: str) -> list[tuple[str, int]]:
         """``[(item_id, timestamp)]`` of a user, oldest first (ties in arrival order)."""
-        query = (select(EVENTS.c.item_id, EVENTS.c.timestamp).where(EVENTS.c.user_id == user_id)
-                 .order_by(EVENTS.c.timestamp, EVENTS.c.seq))  # fmt: skip
+        query = (
+            select(EVENTS.c.item_id, EVENTS.c.timestamp)
+            .where(EVENTS.c.user_id == user_id)
+            .order_by(EVENTS.c.timestamp, EVENTS.c.seq)
+        )
         with self.engine.connect() as conn:
             return [(row.item_id, int(row.timestamp)) for row in conn.execute(query)]
 
@@ -153,8 +177,12 @@ class Store:
     # ------------------------------------------------------------------ users
     def put_user(self, user_id: str, text: str | None, attributes: Mapping[str, Any]) -> None:
         """Create or replace a user's profile."""
-        row = {"user_id": user_id, "text": text, "attributes": json.dumps(dict(attributes), ensure_ascii=False),
-               "updated_at": int(time.time())}  # fmt: skip
+        row = {
+            "user_id": user_id,
+            "text": text,
+            "attributes": json.dumps(dict(attributes), ensure_ascii=False),
+            "updated_at": int(time.time()),
+        }
         with self.engine.begin() as conn:
             conn.execute(delete(USERS).where(USERS.c.user_id == user_id))
             conn.execute(USERS.insert(), row)
@@ -166,8 +194,12 @@ class Store:
             n_events = int(conn.execute(select(func.count()).where(EVENTS.c.user_id == user_id)).scalar_one())
         if row is None and n_events == 0:
             return None
-        return {"user_id": user_id, "text": row.text if row else None,
-                "attributes": json.loads(row.attributes) if row else {}, "n_events": n_events}  # fmt: skip
+        return {
+            "user_id": user_id,
+            "text": row.text if row else None,
+            "attributes": json.loads(row.attributes) if row else {},
+            "n_events": n_events,
+        }
 
     def delete_user(self, user_id: str) -> int:
         """Forget a user: profile and every event, in one transaction. Returns events deleted (-1: nothing known)."""
@@ -180,8 +212,10 @@ class Store:
     def put_items(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
         """Create or replace items: ``(item_id, fields)`` pairs, one transaction."""
         now = int(time.time())
-        rows = [{"item_id": i, "fields": json.dumps(dict(f), ensure_ascii=False, default=str), "updated_at": now}
-                for i, f in items]  # fmt: skip
+        rows = [
+            {"item_id": i, "fields": json.dumps(dict(f), ensure_ascii=False, default=str), "updated_at": now}
+            for i, f in items
+        ]
         if not rows:
             return
         with self.engine.begin() as conn:

@@ -51,8 +51,12 @@ def check_pipeline(model: Recommender, directory: Path, k: int = 3) -> None:
     Raises:
         AssertionError: Naming the route and the broken promise.
     """
-    variants = {"plain": {}, "excluded": {"exclude": ["alien", "titanic"]}, "filtered": {"filters": {"genres": ["Horror"]}},
-                "candidates": {"candidates": ["scream", "shining", "notebook", "nope"]}}
+    variants = {
+        "plain": {},
+        "excluded": {"exclude": ["alien", "titanic"]},
+        "filtered": {"filters": {"genres": ["Horror"]}},
+        "candidates": {"candidates": ["scream", "shining", "notebook", "nope"]},
+    }
     loaded = Recommender.load(model.save(directory / "contract"))
     for route, fields in ROUTES.items():
         for variant, extra in variants.items():
@@ -61,7 +65,9 @@ def check_pipeline(model: Recommender, directory: Path, k: int = 3) -> None:
             eligible = _eligible(model, query)
             ids = result.item_ids.tolist()
             where = f"{route} / {variant} ({result.source})"
-            assert len(ids) == min(k, int(eligible.sum())), f"{where}: {len(ids)} items, expected {min(k, eligible.sum())}"
+            assert len(ids) == min(k, int(eligible.sum())), (
+                f"{where}: {len(ids)} items, expected {min(k, eligible.sum())}"
+            )
             assert len(set(ids)) == len(ids), f"{where}: duplicates {ids}"
             assert all(eligible[model.catalogue.vocab.get(i)] for i in ids), f"{where}: ineligible item in {ids}"
             assert np.all(np.diff(result.scores) <= 1e-6), f"{where}: scores not in descending order"

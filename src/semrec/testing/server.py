@@ -26,9 +26,24 @@ def fit_tiny(catalogue, directory: Path) -> Path:
     catalogue.items.to_csv(directory / "items.csv", index=False)
     catalogue.interactions.to_csv(directory / "interactions.csv", index=False)
     out = directory / "model"
-    subprocess.run([sys.executable, "-m", "semrec.cli", "fit", "--items", str(directory / "items.csv"),
-                    "--interactions", str(directory / "interactions.csv"), "--encoder", "hashing",
-                    "--out", str(out)], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "semrec.cli",
+            "fit",
+            "--items",
+            str(directory / "items.csv"),
+            "--interactions",
+            str(directory / "interactions.csv"),
+            "--encoder",
+            "hashing",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -41,8 +56,11 @@ class Server:
         env = {**os.environ, "SEMREC_API_KEY": KEY}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "semrec.cli", "serve", "--model", str(model), "--db", db, "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
