@@ -51,7 +51,7 @@ class FallbackChain:
             rows = np.flatnonzero(np.isnan(scores).any(axis=1))
             if not len(rows):
                 break
-            filled = source.score([requests[r] for r in rows])
+            filled = source.score([requests[int(r)] for r in rows])
             for n_row, row in enumerate(rows):
                 new = np.isnan(scores[row]) & ~np.isnan(filled[n_row])
                 if not new.any():

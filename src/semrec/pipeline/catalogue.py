@@ -142,7 +142,7 @@ class Catalogue:
         Raises:
             TemplateError: The text template names a field the item lacks entirely.
         """
-        row = {column: None for column in self.items.columns if column != "text"}
+        row: dict[str, Any] = {column: None for column in self.items.columns if column != "text"}
         row.update({k: v for k, v in fields.items() if k not in ("item_id", "text")})
         row["item_id"] = str(item_id)
         text = render_texts(pd.DataFrame([row]), self.template, "item_id")[0] or str(item_id)

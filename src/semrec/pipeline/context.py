@@ -44,7 +44,7 @@ class RequestContext:
     """Unix seconds of the request when ``time``/``timestamp`` was given."""
 
     @classmethod
-    def parse(cls, context: Mapping[str, object]) -> RequestContext:
+    def parse(cls, context: Mapping[str, str | int | float | bool | None]) -> RequestContext:
         """Read ``time``/``timestamp`` (Unix seconds or ISO-8601), ``hour``, ``weekday`` (0-6 or a
         name) and every other string value as free text (``"occasion"`` first, others as ``key: value``).
 
@@ -55,8 +55,10 @@ class RequestContext:
         stamp = context.get("time", context.get("timestamp"))
         if stamp is not None and stamp != "":
             try:
-                numeric = isinstance(stamp, (int, float)) or str(stamp).replace(".", "", 1).isdigit()
-                moment = datetime.fromtimestamp(float(stamp), UTC) if numeric else datetime.fromisoformat(str(stamp))
+                numeric = isinstance(stamp, int | float) or str(stamp).replace(".", "", 1).isdigit()
+                moment = (
+                    datetime.fromtimestamp(float(str(stamp)), UTC) if numeric else datetime.fromisoformat(str(stamp))
+                )
             except (ValueError, OverflowError, OSError):
                 raise QueryError(f"context time {stamp!r} is neither Unix seconds nor ISO-8601") from None
             if moment.tzinfo is None:
@@ -65,22 +67,23 @@ class RequestContext:
             hour, weekday, moment_ts = moment.hour, moment.weekday(), moment.timestamp()
         if context.get("hour") not in (None, ""):
             try:
-                hour = int(context["hour"])
+                hour = int(str(context["hour"]))
                 if not 0 <= hour <= 23:
                     raise ValueError
             except (TypeError, ValueError):
                 raise QueryError(f"context hour must be 0-23, got {context['hour']!r}") from None
         if context.get("weekday") not in (None, ""):
-            value = str(context["weekday"]).strip().lower()
-            if value.isdigit() and 0 <= int(value) <= 6:
-                weekday = int(value)
-            elif value in WEEKDAYS or value[:3] in {w[:3] for w in WEEKDAYS}:
-                weekday = [w[:3] for w in WEEKDAYS].index(value[:3])
+            day = str(context["weekday"]).strip().lower()
+            if day.isdigit() and 0 <= int(day) <= 6:
+                weekday = int(day)
+            elif day in WEEKDAYS or day[:3] in {w[:3] for w in WEEKDAYS}:
+                weekday = [w[:3] for w in WEEKDAYS].index(day[:3])
             else:
                 raise QueryError(f"context weekday must be 0-6 or a day name, got {context['weekday']!r}")
         parts = []
-        if isinstance(context.get("occasion"), str) and context["occasion"].strip():
-            parts.append(context["occasion"].strip())
+        occasion = context.get("occasion")
+        if isinstance(occasion, str) and occasion.strip():
+            parts.append(occasion.strip())
         for key, value in context.items():
             if key not in TIME_KEYS and key != "occasion" and isinstance(value, str) and value.strip():
                 parts.append(f"{key}: {value.strip()}")
@@ -127,14 +130,15 @@ class ContextBoost:
             ``(n, n_items) float32`` standardised boost (0 where no context applied).
         """
         boost = np.zeros_like(scores, dtype=np.float32)
-        rows = [r for r, c in enumerate(contexts) if c is not None and c.text and self.config.text_weight > 0]
+        texts = {r: c.text for r, c in enumerate(contexts) if c is not None and c.text and self.config.text_weight > 0}
         out = np.array(scores, dtype=np.float32, copy=True)
+        rows = list(texts)
         if rows:
-            similarity = self.text_scores([contexts[r].text for r in rows])  # (len(rows), n_items)
+            similarity = self.text_scores(list(texts.values()))  # (len(rows), n_items)
             for n, row in enumerate(rows):
                 boost[row] = self.config.text_weight * standardise(similarity[n])
                 out[row] = standardise(scores[row]) + boost[row]
-                notes[row].append(f"ranked with the context {contexts[row].text!r}")
+                notes[row].append(f"ranked with the context {texts[row]!r}")
         for row, context in enumerate(contexts):
             if context is not None and row not in rows and context.timestamp is None:
                 notes[row].append("context recorded; no context signal applies to it")

@@ -23,7 +23,14 @@ from semrec.pipeline.context import ContextBoost
 from semrec.pipeline.handover import Handover
 from semrec.pipeline.lists import ListStage
 from semrec.pipeline.request import Request, resolve
-from semrec.pipeline.sources import AttributeSource, BehaviourSource, OnboardingSource, PopularSource, TextSource
+from semrec.pipeline.sources import (
+    AttributeSource,
+    BehaviourSource,
+    OnboardingSource,
+    PopularSource,
+    Source,
+    TextSource,
+)
 from semrec.pipeline.users import ArtifactUsers, UserLookup
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer, Scorer
 from semrec.scorers.prior import DemographicPrior, FactorPrior
@@ -56,10 +63,10 @@ class Recommender:
         main = BehaviourSource(models.scorer, catalogue)
         popular = PopularSource(models.popularity, catalogue)
         attributes = AttributeSource(models.prior, catalogue) if models.prior is not None else None
-        history = main
+        history: Source = main
         if config.handover.enabled and models.conditional is not None and not models.scorer.handles_new_users:
             history = Handover(config.handover, main, models.conditional, attributes, popular)
-        sources = [OnboardingSource(models.onboarding, catalogue)] if models.onboarding is not None else []
+        sources: list[Source] = [OnboardingSource(models.onboarding, catalogue)] if models.onboarding else []
         sources += [history, TextSource(catalogue), *([attributes] if attributes else []), popular]
         self.chain = FallbackChain(sources)
         self.context = ContextBoost(config.context, catalogue.text_scores)

@@ -66,7 +66,7 @@ class BehaviourSource(Source):
         self.name = scorer.name
 
     def score(self, requests: Sequence[Request]) -> np.ndarray:
-        n_items, n_scored = len(self.catalogue), int(self.scorer.n_items)
+        n_items, n_scored = len(self.catalogue), self.scorer.fitted_items
         out = _empty(len(requests), n_items)
         rows = [r for r, request in enumerate(requests) if len(request.history)]
         if not rows:
@@ -81,7 +81,7 @@ class BehaviourSource(Source):
 
     def _fresh(self, history: np.ndarray, fitted: np.ndarray, main: np.ndarray) -> np.ndarray:
         """Scores of the items added after fit for one history, on the main scale."""
-        catalogue, n_scored = self.catalogue, int(self.scorer.n_items)
+        catalogue, n_scored = self.catalogue, self.scorer.fitted_items
         bridge = getattr(self.scorer, "bridge_scores", None)
         affinity = None
         features = catalogue.features_of(n_scored)
@@ -114,7 +114,7 @@ class OnboardingSource(Source):
         if not rows:
             return out
         now = time.time()
-        times = [requests[r].request_time if requests[r].request_time is not None else now for r in rows]
+        times = [t if (t := requests[r].request_time) is not None else now for r in rows]
         attributes = [requests[r].attributes or None for r in rows]
         candidates, ranked = self.ranker.rank([requests[r].history for r in rows], times, attributes)
         for row, items, values in zip(rows, candidates, ranked):
@@ -137,9 +137,9 @@ class TextSource(Source):
 
     def score(self, requests: Sequence[Request]) -> np.ndarray:
         out = _empty(len(requests), len(self.catalogue))
-        rows = [r for r, request in enumerate(requests) if request.text is not None]
-        if rows:
-            out[rows] = self.catalogue.text_scores([requests[r].text for r in rows])
+        texts = {r: request.text for r, request in enumerate(requests) if request.text is not None}
+        if texts:
+            out[list(texts)] = self.catalogue.text_scores(list(texts.values()))
         return out
 
     def notes(self, request: Request) -> list[str]:
