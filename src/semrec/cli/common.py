@@ -24,6 +24,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from semrec.errors import SemrecError, UsageError
+from semrec.text.encoders import EncoderConfig
 
 console = Console()
 err_console = Console(stderr=True)
@@ -273,5 +274,5 @@ TemplateOpt = Annotated[str | None, typer.Option(help="Item text template, e.g. 
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the input files (utf-8, latin-1, cp1252 ...).")]
 SepOpt = Annotated[str | None, typer.Option(help="Field separator of text files (default: from the suffix).")]
 ModelOpt = Annotated[Path, typer.Option(help="Artifact folder written by `semrec fit`.")]
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"
-"""Text encoder of ``fit`` and ``evaluate`` unless ``--encoder`` says otherwise."""
+DEFAULT_ENCODER = EncoderConfig().model
+"""Text encoder of ``fit`` and ``evaluate`` unless ``--encoder`` says otherwise (the library default)."""

@@ -1,0 +1,158 @@
+"""Text -> behaviour: what people who describe themselves alike actually consume.
+
+A new user known only by a self-description has no history to fold in, and the cosine between
+that text and item texts knows nothing of what people watch or buy (README, issue "language that
+pays its way": raw text similarity ranked far below the popular list). This model learns the
+text -> behaviour link from the training users themselves:
+
+1. every training user gets pseudo-descriptions built from the catalogue's own vocabulary: the
+   attribute values (genres, categories, brands ...) most frequent in their history, in a few
+   phrasings ("I like Comedy, Drama and Romance.", "Mostly Comedy and Drama, some Romance.");
+2. the descriptions are encoded with the catalogue's encoder (a multilingual encoder puts a
+   Chinese or Spanish request next to them);
+3. a request text is scored by its nearest described users: ``score_j = sum_u w_u x_uj`` with
+   ``w_u = exp((cos(q, d_u) - max cos) / temperature)`` over the ``neighbours`` most similar
+   users, so the list is what those users interacted with, popularity included.
+
+It is fitted on training users only. The weights were chosen on simulated text-only onboarding
+of training users (``benchmarks/text_users.py --tune``), never on evaluation users.
+
+References:
+    J. L. Herlocker, J. A. Konstan, A. Borchers, J. Riedl. An algorithmic framework for performing
+    collaborative filtering. SIGIR 1999 (user-based neighbourhoods).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from semrec.scorers.base import History, histories_to_csr
+
+PHRASINGS = (
+    "I like {all}.",
+    "Mostly {first}; also {rest}.",
+)
+"""Templates of the pseudo-descriptions (``{all}``: the values joined as a list)."""
+
+
+class DescribedUsersConfig(BaseModel):
+    """Hyper-parameters of :class:`DescribedUsersModel`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    values_per_user: int = Field(3, ge=1, le=10)
+    """Attribute values named in a pseudo-description (the user's most frequent ones)."""
+    neighbours: int = Field(100, ge=1)
+    """Described users a request is scored from."""
+    temperature: float = Field(0.05, gt=0)
+    """Softness of the neighbour weights, in cosine units."""
+    max_users: int = Field(20_000, ge=10)
+    """Training users described (a seeded sample above this)."""
+    seed: int = 0
+
+
+def join_values(values: Sequence[str]) -> str:
+    """``"A"``, ``"A and B"``, ``"A, B and C"``."""
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def describe(values: Sequence[str]) -> list[str]:
+    """The pseudo-descriptions of a user whose most frequent attribute values are ``values``."""
+    first, rest = values[0], join_values(values[1:]) if len(values) > 1 else values[0]
+    return [p.format(all=join_values(values), first=first, rest=rest) for p in PHRASINGS]
+
+
+class DescribedUsersModel:
+    """Scores the catalogue for request texts through described training users; see the module docstring.
+
+    Attributes:
+        vectors: ``(n_described, dim) float32`` L2-normalised description embeddings (one row per
+            (user, phrasing)).
+        owners: ``(n_described,) int64`` row of :attr:`matrix` each description belongs to.
+        matrix: ``(n_users, n_items) float32`` CSR of the described users' interactions.
+    """
+
+    def __init__(self, config: DescribedUsersConfig, vectors: np.ndarray, owners: np.ndarray,
+                 matrix: sp.csr_matrix) -> None:
+        self.config, self.vectors, self.owners, self.matrix = config, vectors, owners, matrix
+
+    @staticmethod
+    def descriptions(histories: Sequence[History], item_values: Sequence[Sequence[str]], config: DescribedUsersConfig
+                     ) -> tuple[list[str], list[int]]:
+        """``(texts, user rows)``: the pseudo-descriptions of each user that has attribute values."""
+        texts, rows = [], []
+        for row, history in enumerate(histories):
+            counts = Counter(v for item in np.unique(history) for v in item_values[item])
+            top = [v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: config.values_per_user]]
+            if top:
+                for text in describe(top):
+                    texts.append(text)
+                    rows.append(row)
+        return texts, rows
+
+    @classmethod
+    def fit(cls, histories: Sequence[History], n_items: int, item_values: Sequence[Sequence[str]], encode,
+            config: DescribedUsersConfig | None = None) -> DescribedUsersModel | None:
+        """Describe and encode the training users.
+
+        Args:
+            histories: One ``(n_u,) int64`` item-position array per training user.
+            n_items: Catalogue size.
+            item_values: Per item, its attribute values (e.g. genres); items without any are skipped.
+            encode: ``f(texts) -> (len(texts), dim) float32`` L2-normalised query embeddings.
+
+        Returns:
+            The model, or ``None`` when no user could be described (no attribute values).
+        """
+        config = config or DescribedUsersConfig()
+        users = [h for h in histories if len(h)]
+        if len(users) > config.max_users:
+            picked = np.random.default_rng(config.seed).choice(len(users), config.max_users, replace=False)
+            users = [users[i] for i in np.sort(picked)]
+        texts, rows = cls.descriptions(users, item_values, config)
+        if not texts:
+            return None
+        vectors = np.asarray(encode(texts), dtype=np.float32)
+        return cls(config, vectors, np.asarray(rows, dtype=np.int64), histories_to_csr(users, n_items))
+
+    def score(self, queries: np.ndarray) -> np.ndarray:
+        """Scores of every item for each query vector.
+
+        Args:
+            queries: ``(q, dim) float32`` L2-normalised request-text embeddings.
+
+        Returns:
+            ``(q, n_items) float32``: the neighbour-weighted share of described users who
+            interacted with each item, in [0, 1].
+        """
+        c = self.config
+        out = np.zeros((len(queries), self.matrix.shape[1]), dtype=np.float32)
+        for row, query in enumerate(queries):
+            sims = self.vectors @ query  # (n_described,)
+            user_sims = np.full(self.matrix.shape[0], -np.inf, dtype=np.float32)
+            np.maximum.at(user_sims, self.owners, sims)  # a user's closest phrasing
+            k = min(c.neighbours, int(np.isfinite(user_sims).sum()))
+            top = np.argpartition(-user_sims, k - 1)[:k]
+            weights = np.exp((user_sims[top] - user_sims[top].max()) / c.temperature)
+            out[row] = (weights / weights.sum()) @ self.matrix[top].toarray()
+        return out
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Arrays for an artifact (no pickles)."""
+        m = self.matrix
+        return {"vectors": self.vectors, "owners": self.owners, "indptr": m.indptr, "indices": m.indices,
+                "shape": np.asarray(m.shape, dtype=np.int64), "config": np.array(self.config.model_dump_json())}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> DescribedUsersModel:
+        """Inverse of :meth:`get_state`."""
+        shape = tuple(int(x) for x in state["shape"])
+        data = np.ones(len(state["indices"]), dtype=np.float32)
+        matrix = sp.csr_matrix((data, state["indices"], state["indptr"]), shape=shape)
+        config = DescribedUsersConfig.model_validate_json(str(state["config"]))
+        return cls(config, state["vectors"], state["owners"], matrix)
