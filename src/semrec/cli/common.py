@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -25,6 +25,9 @@ from typer.core import TyperGroup
 
 from semrec.errors import SemrecError, UsageError
 from semrec.text.encoders import EncoderConfig
+
+if TYPE_CHECKING:  # the click that typer vendors: its groups run commands with this Context, not typer.Context
+    from typer._click.core import Context as ClickContext
 
 console = Console()
 err_console = Console(stderr=True)
@@ -36,7 +39,7 @@ USER_ERROR = 2
 BUG = 1
 
 
-def debug_requested(ctx: typer.Context | None) -> bool:
+def debug_requested(ctx: ClickContext | None) -> bool:
     """``-v`` was given, or the environment has ``SEMREC_DEBUG`` set to anything but ``""``/``0``/``false``."""
     flag = os.environ.get("SEMREC_DEBUG", "").strip().lower()
     return bool(ctx is not None and ctx.meta.get(DEBUG_KEY)) or flag not in ("", "0", "false", "no")
@@ -75,7 +78,7 @@ def report_bug(exc: Exception, debug: bool) -> None:
 class SemrecGroup(TyperGroup):
     """The root command group: applies the error policy (module docstring) to every command."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
@@ -252,6 +255,7 @@ def store_url(model: Path, db: str | None) -> str:
 
 
 DatasetOpt = Annotated[str | None, typer.Option(help="A named data set (e.g. movielens-100k); fetched once.")]
+NamedDatasetOpt = Annotated[str, typer.Option(help="A named data set (e.g. movielens-100k); fetched once.")]
 ItemsOpt = Annotated[Path | None, typer.Option(help="Item table (CSV/TSV/Parquet/JSONL) with item_id and text.")]
 InterOpt = Annotated[
     Path | None, typer.Option(help="Interaction table with user_id, item_id [, value, timestamp, event].")

@@ -17,6 +17,7 @@ from semrec.cli.common import (
     InterOpt,
     ItemColOpt,
     ItemsOpt,
+    NamedDatasetOpt,
     PcaOpt,
     PoolingOpt,
     TemplateOpt,
@@ -142,7 +143,7 @@ def evaluate_diversity(
 
 
 def evaluate_handover(
-    dataset: DatasetOpt = "movielens-100k",
+    dataset: NamedDatasetOpt = "movielens-100k",
     encoder: EncoderOpt = DEFAULT_ENCODER,
     text_template: TemplateOpt = None,
     ns: Annotated[str, typer.Option(help="Onboarding sizes, comma-separated.")] = "0,1,3,5,10",

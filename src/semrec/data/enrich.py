@@ -101,7 +101,7 @@ def _index(records: list[dict], *title_fields: str) -> dict[str, list[dict]]:
 
 
 def _join(items: pd.DataFrame, index: dict[str, list[dict]], year_key: str, votes_key: str | None) -> list[dict | None]:
-    out = []
+    out: list[dict | None] = []
     for title, year in zip(items["title"], items["year"]):
         candidates = [c for key in title_keys(title) for c in index.get(key, [])]
         if not (isinstance(year, str) and year.isdigit()):

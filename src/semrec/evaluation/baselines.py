@@ -45,11 +45,16 @@ def lightfm_lists(prepared: ProtocolRun, k: int) -> np.ndarray:
 
     Needs the data set's ``users`` table (age, gender, occupation) for P2 and ``genres`` / ``year`` /
     ``title`` item columns.
+
+    Raises:
+        ValueError: The data set has no ``users`` table.
     """
     from lightfm import LightFM
     from lightfm.data import Dataset as LFDataset
 
     data, protocol = prepared.dataset, prepared.protocol
+    if data.users is None:
+        raise ValueError("the LightFM baseline needs the data set's users table (age, gender, occupation)")
     split = PROTOCOLS[protocol](data.interactions)
     item_ids = prepared.items.ids.tolist()
     items = data.items.set_index("item_id")
@@ -74,6 +79,7 @@ def lightfm_lists(prepared: ProtocolRun, k: int) -> np.ndarray:
 
     pairs = list(zip(split.train["user_id"], split.train["item_id"]))
     if protocol == "P2":
+        assert split.onboarding is not None  # split_p2 always reveals onboarding interactions
         pairs += list(zip(split.onboarding["user_id"], split.onboarding["item_id"]))
         eval_users = sorted(split.test["user_id"].unique(), key=id_order)
     else:

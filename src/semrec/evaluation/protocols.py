@@ -13,6 +13,7 @@ interaction is test and users rank the cold items only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +36,10 @@ class Split:
     candidates: frozenset[str] | None = None
 
 
-def id_order(value: str) -> tuple:
+def id_order(value: object) -> tuple[int, int, str]:
     """Sort key for external ids: numeric order for integer ids (MovieLens), then string order."""
-    return (0, int(value), "") if str(value).isdigit() else (1, 0, str(value))
+    text = str(value)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
 
 
 def _item_sort_key(item_ids: pd.Series) -> pd.Series:
@@ -123,5 +125,10 @@ def split_p3(interactions: pd.DataFrame) -> Split:
     )
 
 
-PROTOCOLS = {"P1": split_p1, "P1-validation": split_p1_validation, "P2": split_p2, "P3": split_p3}
+PROTOCOLS: dict[str, Callable[[pd.DataFrame], Split]] = {
+    "P1": split_p1,
+    "P1-validation": split_p1_validation,
+    "P2": split_p2,
+    "P3": split_p3,
+}
 """Protocol name -> split function."""

@@ -26,7 +26,7 @@ from semrec.config import RecommenderConfig
 from semrec.data.histories import ordered_histories_with_times
 from semrec.data.tables import Dataset, split_list
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
-from semrec.evaluation.protocols import PROTOCOLS, id_order
+from semrec.evaluation.protocols import PROTOCOLS, id_order, split_p2
 from semrec.pipeline import Recommender
 from semrec.scorers import histories_to_csr
 from semrec.text import EmbeddingCache, TextEncoder
@@ -182,9 +182,7 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     split = (
-        PROTOCOLS[protocol](dataset.interactions, n_onboarding)
-        if protocol == "P2"
-        else PROTOCOLS[protocol](dataset.interactions)
+        split_p2(dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](dataset.interactions)
     )
     items = IdVocabulary(dataset.items["item_id"], "item")
     train_users = IdVocabulary(sorted(split.train["user_id"].unique(), key=id_order), "user")

@@ -100,7 +100,7 @@ def save(model: Recommender, directory: str | Path) -> Path:
     tmp.chmod(0o777 & ~_umask())
     try:
         names = ["arrays.npz", "items.parquet", "config.json"]
-        np.savez(tmp / "arrays.npz", **_arrays(model))
+        np.savez(tmp / "arrays.npz", allow_pickle=False, **_arrays(model))
         if model.models.onboarding is not None:
             for fold, text in enumerate(model.models.onboarding.model_texts):
                 names.append(f"onboarding-{fold}.txt")
@@ -114,7 +114,7 @@ def save(model: Recommender, directory: str | Path) -> Path:
             "python": platform.python_version(),
             "versions": _versions(),
             "scorer": model.scorer.name,
-            "scored_items": int(model.scorer.n_items),
+            "scored_items": model.scorer.fitted_n_items(),
             "config_sha256": model.config.digest(),
             "encoder": model.catalogue.encoder_identity,
             "n_items": model.n_items,

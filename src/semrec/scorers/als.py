@@ -41,6 +41,7 @@ class ALSScorer(Scorer):
 
     name = "als"
     Config = ALSConfig
+    config: ALSConfig
 
     def _model(self):
         from implicit.cpu.als import AlternatingLeastSquares
@@ -76,7 +77,7 @@ class ALSScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        matrix = histories_to_csr(histories, self.n_items)
+        matrix = histories_to_csr(histories, self.fitted_n_items())
         users = self.model.recalculate_user(np.arange(len(histories)), matrix)  # (n, factors)
         return users.reshape(len(histories), -1) @ self.model.item_factors.T
 

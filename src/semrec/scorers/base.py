@@ -164,13 +164,22 @@ class Scorer(ABC):
             NotFittedError: Before :meth:`fit` or :meth:`set_state`.
             ValueError: An item position outside ``0 .. n_items-1``.
         """
+        n_items = self.fitted_n_items()
+        for history in histories:
+            if len(history) and (history.min() < 0 or history.max() >= n_items):
+                raise ValueError(f"item position out of range 0..{n_items - 1}")
+        scores = self._score(histories)
+        return np.asarray(scores, dtype=np.float32).reshape(len(histories), n_items)
+
+    def fitted_n_items(self) -> int:
+        """Catalogue size the scorer was fitted on (``n_items`` narrowed to ``int``).
+
+        Raises:
+            NotFittedError: Before :meth:`fit` or :meth:`set_state`.
+        """
         if self.n_items is None:
             raise NotFittedError(f"{self.name} scorer is not fitted")
-        for history in histories:
-            if len(history) and (history.min() < 0 or history.max() >= self.n_items):
-                raise ValueError(f"item position out of range 0..{self.n_items - 1}")
-        scores = self._score(histories)
-        return np.asarray(scores, dtype=np.float32).reshape(len(histories), self.n_items)
+        return self.n_items
 
     @abstractmethod
     def get_state(self) -> dict[str, np.ndarray]:

@@ -37,6 +37,7 @@ class ItemConditionalScorer(Scorer):
 
     name = "item-conditional"
     Config = ItemConditionalConfig
+    config: ItemConditionalConfig
 
     def fit(self, data: TrainData) -> Self:
         """Count co-occurrences.
@@ -53,7 +54,7 @@ class ItemConditionalScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        out = np.zeros((len(histories), self.n_items), dtype=np.float32)
+        out = np.zeros((len(histories), self.fitted_n_items()), dtype=np.float32)
         for row, history in enumerate(histories):
             if len(history):
                 out[row] = self.weights[np.unique(history)].mean(axis=0)

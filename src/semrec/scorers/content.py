@@ -53,6 +53,7 @@ class ContentProfileScorer(Scorer):
 
     name = "content-profile"
     Config = ContentProfileConfig
+    config: ContentProfileConfig
     requires_embeddings = True
 
     def fit(self, data: TrainData) -> Self:

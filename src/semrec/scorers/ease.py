@@ -41,6 +41,7 @@ class EASEScorer(Scorer):
 
     name = "ease"
     Config = EASEConfig
+    config: EASEConfig
 
     def fit(self, data: TrainData) -> Self:
         """Solve for ``B``.
@@ -63,7 +64,7 @@ class EASEScorer(Scorer):
     def _score(self, histories: Sequence[History]) -> np.ndarray:
         if self.config.last_n is not None:
             histories = [h[-self.config.last_n :] for h in histories]
-        return sparse_times_dense(histories_to_csr(histories, self.n_items), self.weights)
+        return sparse_times_dense(histories_to_csr(histories, self.fitted_n_items()), self.weights)
 
     def contributions(self, history: History, item: int) -> np.ndarray:
         """Exact share of each history item in ``item``'s score: ``B[history, item]``, ``(len(history),) float32``.

@@ -61,6 +61,7 @@ class FMScorer(Scorer):
 
     name = "fm"
     Config = FMConfig
+    config: FMConfig
 
     def fit(self, data: TrainData) -> Self:
         """Train by BPR with Adam.
@@ -140,7 +141,7 @@ class FMScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        bags = histories_to_csr(histories, self.n_items)
+        bags = histories_to_csr(histories, self.fitted_n_items())
         sizes = np.sqrt(np.maximum(bags.getnnz(axis=1), 1)).astype(np.float32)[:, None]
         users = sparse_times_dense(bags, self.history_vectors) / sizes
         return self.item_bias[None, :] + users @ self.item_vectors.T

@@ -107,6 +107,7 @@ class HybridScorer(Scorer):
 
     name = "hybrid"
     Config = HybridConfig
+    config: HybridConfig
     requires_embeddings = True
     handles_new_users = True
 
@@ -176,9 +177,11 @@ class HybridScorer(Scorer):
         dims = (0 if embeddings is None else embeddings.shape[1], 0 if features is None else features.shape[1])
         if tuple(int(d) for d in self.bridge_layout) != dims:
             return None
-        m = len(embeddings) if embeddings is not None else len(features)
-        inputs = self._bridge_inputs(embeddings, features, m)
-        binary = histories_to_csr([history], self.n_items)
+        sized = embeddings if embeddings is not None else features
+        inputs = None if sized is None else self._bridge_inputs(embeddings, features, len(sized))
+        if inputs is None:  # neither input given: they cannot match a fitted bridge
+            return None
+        binary = histories_to_csr([history], self.fitted_n_items())
         known = sparse_times_dense(binary, self.weights)[0]
         new = (inputs @ self.bridge_map) @ binary[:, self.bridge_rows].toarray()[0]
         return known.astype(np.float32), new.astype(np.float32)
@@ -191,26 +194,26 @@ class HybridScorer(Scorer):
         return float(np.clip((length - c.warm_from) / (c.warm_at - c.warm_from), 0.0, 1.0))
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        c = self.config
-        out = np.zeros((len(histories), self.n_items), dtype=np.float32)
+        c, n_items = self.config, self.fitted_n_items()
+        out = np.zeros((len(histories), n_items), dtype=np.float32)
         share = np.array([self.warm_share(len(h)) for h in histories])
         warm_rows = np.flatnonzero(share > 0)
         cold_rows = np.flatnonzero((share < 1) & np.array([len(h) > 0 for h in histories], dtype=bool))
         empty_rows = np.flatnonzero([len(h) == 0 for h in histories])
         if len(warm_rows):
-            hist = [histories[r] for r in warm_rows]
-            decayed = decayed_matrix(hist, self.n_items, c.ease_decay)
+            hist = [histories[int(r)] for r in warm_rows]
+            decayed = decayed_matrix(hist, n_items, c.ease_decay)
             ease = sparse_times_dense(decayed, self.weights)
             if self.bridged.any():  # a cold item has no place in the sequence: the whole history counts alike
-                binary = histories_to_csr(hist, self.n_items)
+                binary = histories_to_csr(hist, n_items)
                 mean_weight = np.asarray(decayed.sum(axis=1)).ravel() / np.maximum(binary.getnnz(axis=1), 1)
                 ease[:, self.bridged] = sparse_times_dense(binary, self.weights[:, self.bridged]) * mean_weight[:, None]
-            rules = sparse_times_dense(decayed_matrix(hist, self.n_items, c.short_rules.history_decay), self.short)
+            rules = sparse_times_dense(decayed_matrix(hist, n_items, c.short_rules.history_decay), self.short)
             warm = standardise_rows(ease) + c.short_weight * standardise_rows(rules)
             out[warm_rows] += share[warm_rows, None] * warm
         if len(cold_rows):
-            hist = [histories[r] for r in cold_rows]
-            rules = sparse_times_dense(decayed_matrix(hist, self.n_items, c.long_rules.history_decay), self.long)
+            hist = [histories[int(r)] for r in cold_rows]
+            rules = sparse_times_dense(decayed_matrix(hist, n_items, c.long_rules.history_decay), self.long)
             popularity = standardise_rows(self.log_popularity[None, :])
             cold = standardise_rows(rules) + c.cold_popularity * popularity
             out[cold_rows] += (1.0 - share[cold_rows, None]) * cold

@@ -32,6 +32,7 @@ class ItemKNNScorer(Scorer):
 
     name = "item-knn"
     Config = ItemKNNConfig
+    config: ItemKNNConfig
 
     def fit(self, data: TrainData) -> Self:
         from implicit.nearest_neighbours import CosineRecommender
@@ -43,7 +44,7 @@ class ItemKNNScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        return (histories_to_csr(histories, self.n_items) @ self.similarity).toarray()
+        return (histories_to_csr(histories, self.fitted_n_items()) @ self.similarity).toarray()
 
     def get_state(self) -> dict[str, np.ndarray]:
         s = self.similarity

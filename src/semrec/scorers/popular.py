@@ -26,6 +26,7 @@ class MostPopularScorer(Scorer):
 
     name = "most-popular"
     Config = MostPopularConfig
+    config: MostPopularConfig
 
     def fit(self, data: TrainData) -> Self:
         self.n_items = data.n_items
@@ -33,7 +34,7 @@ class MostPopularScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        return np.broadcast_to(self.counts, (len(histories), self.n_items)).copy()
+        return np.broadcast_to(self.counts, (len(histories), self.fitted_n_items())).copy()
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {"counts": self.counts}

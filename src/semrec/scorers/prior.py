@@ -20,7 +20,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import ClassVar, SupportsFloat, SupportsIndex
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,10 @@ class DemographicPrior:
         candidates = fields or [c for c in table.columns if c not in ("text", "zip_code")]
         matrix = histories_to_csr(list(histories), n_items)
         rows = table.reindex([str(u) for u in user_ids])
-        kept, values, edges, counts = [], {}, {}, {}
+        kept: list[str] = []
+        values: dict[str, list[str]] = {}
+        edges: dict[str, np.ndarray] = {}
+        counts: dict[str, np.ndarray] = {}
         for field in candidates:
             column = rows[field]
             numeric = pd.to_numeric(column, errors="coerce")
@@ -103,6 +106,8 @@ class DemographicPrior:
         if value is None or value == "":
             return None
         if field in self.edges:
+            if not isinstance(value, (str, bytes, bytearray, SupportsFloat, SupportsIndex)):
+                return None  # float() would raise TypeError
             try:
                 return f"q{int(np.searchsorted(self.edges[field], float(value), side='right'))}"
             except (TypeError, ValueError):
@@ -230,8 +235,8 @@ class FactorPrior:
 
     def score(self, attributes: Mapping[str, object], n_items: int) -> np.ndarray | None:
         """``(n_items,) float32`` scores from attributes alone; ``None`` if no attribute is known."""
-        rows = [self.features.get(f"{f}={self.labeller.label(f, attributes.get(f))}") for f in self.labeller.fields]
-        rows = [r for r in rows if r is not None]
+        found = [self.features.get(f"{f}={self.labeller.label(f, attributes.get(f))}") for f in self.labeller.fields]
+        rows = [r for r in found if r is not None]
         if not rows:
             return None
         user = self.user_embeddings[rows].sum(axis=0)
@@ -240,7 +245,7 @@ class FactorPrior:
 
     def state(self) -> dict[str, np.ndarray]:
         """Plain arrays (no pickles) for an artifact; :meth:`from_state` restores the prior."""
-        names = sorted(self.features, key=self.features.get)
+        names = sorted(self.features, key=self.features.__getitem__)
         return {
             **{f"labeller/{k}": v for k, v in self.labeller.state().items()},
             "feature_names": np.asarray(names, dtype=str),

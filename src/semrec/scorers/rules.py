@@ -79,14 +79,17 @@ def sequential_rules(
         return rules
     sequence = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories])
     owner = np.repeat(np.arange(len(histories)), lengths)
-    pending_index, pending_weight, size = [], [], 0
+    pending_index: list[np.ndarray] = []
+    pending_weight: list[np.ndarray] = []
+    size = 0
 
     def flush() -> None:
         nonlocal size
         if pending_index:
             counts = np.bincount(np.concatenate(pending_index), np.concatenate(pending_weight), minlength=n_items**2)
             rules.reshape(-1)[:] += counts.astype(np.float32)
-            pending_index.clear(), pending_weight.clear()
+            pending_index.clear()
+            pending_weight.clear()
         size = 0
 
     for gap in range(1, min(window, int(lengths.max()) - 1) + 1):  # one vectorised pass per gap
@@ -130,6 +133,7 @@ class SequentialRulesScorer(Scorer):
 
     name = "sequential-rules"
     Config = SequentialRulesConfig
+    config: SequentialRulesConfig
 
     def fit(self, data: TrainData) -> Self:
         """Count the rules.
@@ -145,7 +149,9 @@ class SequentialRulesScorer(Scorer):
         return self
 
     def _score(self, histories: Sequence[History]) -> np.ndarray:
-        return sparse_times_dense(decayed_matrix(histories, self.n_items, self.config.history_decay), self.rules)
+        return sparse_times_dense(
+            decayed_matrix(histories, self.fitted_n_items(), self.config.history_decay), self.rules
+        )
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {"rules": self.rules}

@@ -238,7 +238,10 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
     @app.put("/users/{user_id}", response_model=UserOut, dependencies=[Depends(write_access)])
     def put_user(user_id: Annotated[str, Path(min_length=1, max_length=200)], body: UserIn) -> UserOut:
         live.put_user(user_id, body.text, body.attributes)
-        return UserOut(**live.store.get_user(user_id))
+        user = live.store.get_user(user_id)
+        if user is None:  # deleted by a concurrent request between the write and this read
+            raise HTTPException(404, f"user {user_id!r} not found")
+        return UserOut(**user)
 
     @app.get("/users/{user_id}", response_model=UserOut, dependencies=[Depends(read_access)])
     def get_user(user_id: Annotated[str, Path(min_length=1, max_length=200)]) -> UserOut:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import Insert
 
 metadata = MetaData()
 EVENTS = Table(
@@ -110,12 +111,14 @@ class Store:
             self.engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
         metadata.create_all(self.engine)
 
-    def _insert_ignoring_duplicates(self, table: Table):
+    def _insert_ignoring_duplicates(self, table: Table) -> Insert:
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
 
     # ------------------------------------------------------------------ events
     def add_events(self, records: Iterable[EventRecord]) -> int:

@@ -10,6 +10,7 @@ after an item is added.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from semrec.data.tables import split_list
 from semrec.pipeline import Recommender
 from semrec.types import Query
 
-ROUTES: dict[str, dict] = {
+ROUTES: dict[str, dict[str, Any]] = {
     "known user": {"user_id": "bob"},
     "short history": {"history": ["toy"]},
     "text only": {"text": "a haunted hotel horror"},
@@ -33,8 +34,9 @@ def _eligible(model: Recommender, query: Query) -> np.ndarray:
     catalogue = model.catalogue
     ok = np.ones(len(catalogue), dtype=bool)
     seen = list(query.history)
-    if query.user_id is not None and model.users.vocab.get(query.user_id) is not None:
-        seen += catalogue.vocab.ids[model.users.histories[model.users.vocab.get(query.user_id)]].tolist()
+    user = None if query.user_id is None else model.users.vocab.get(query.user_id)
+    if user is not None:
+        seen += catalogue.vocab.ids[model.users.histories[user]].tolist()
     for item_id in (seen if query.exclude_seen else []) + list(query.exclude):
         if item_id in catalogue.vocab:
             ok[catalogue.vocab.get(item_id)] = False
@@ -51,7 +53,7 @@ def check_pipeline(model: Recommender, directory: Path, k: int = 3) -> None:
     Raises:
         AssertionError: Naming the route and the broken promise.
     """
-    variants = {
+    variants: dict[str, dict[str, Any]] = {
         "plain": {},
         "excluded": {"exclude": ["alien", "titanic"]},
         "filtered": {"filters": {"genres": ["Horror"]}},

@@ -64,6 +64,7 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                assert self.process.stderr is not None  # opened with stderr=PIPE
                 raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:

@@ -100,7 +100,11 @@ class HashingEncoder:
         self.config = config or EncoderConfig(model="hashing")
         if self.config.pooling != "model":
             raise SemrecError("pooling applies to sentence-transformers models; the hashing encoder has none")
-        self.identity = {"model": "hashing", "dim": self.config.dim, "normalize": self.config.normalize}
+        self.identity: dict[str, object] = {
+            "model": "hashing",
+            "dim": self.config.dim,
+            "normalize": self.config.normalize,
+        }
 
     @property
     def dim(self) -> int:
@@ -140,7 +144,7 @@ class SentenceTransformerEncoder:
             raise SemrecError(f"cannot load text encoder {self.config.model!r} from {source!r}: {exc}") from exc
         if self.config.pooling != "model":
             self._set_pooling(self.config.pooling)
-        self.identity = {
+        self.identity: dict[str, object] = {
             "model": PACKAGED_MODELS.get(self.config.model, (None, None, self.config.model))[2],
             "package": package,
             "dim": self.dim,
@@ -159,12 +163,12 @@ class SentenceTransformerEncoder:
             SemrecError: The model has no pooling module to replace.
         """
         try:
-            from sentence_transformers.sentence_transformer.modules.pooling import Pooling
+            modules = importlib.import_module("sentence_transformers.sentence_transformer.modules.pooling")
         except ImportError:  # sentence-transformers < 6
-            from sentence_transformers.models import Pooling
+            modules = importlib.import_module("sentence_transformers.models")
         for index, module in enumerate(self.model):
             if type(module).__name__ == "Pooling":
-                self.model[index] = Pooling(self.model.get_embedding_dimension(), pooling_mode=mode)
+                self.model[index] = modules.Pooling(self.model.get_embedding_dimension(), pooling_mode=mode)
                 return
         raise SemrecError(f"text encoder {self.config.model!r} has no pooling module; use pooling='model'")
 
@@ -183,7 +187,15 @@ class SentenceTransformerEncoder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        """Embedding size.
+
+        Raises:
+            SemrecError: The model does not report its embedding size.
+        """
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise SemrecError(f"text encoder {self.config.model!r} does not report its embedding dimension")
+        return int(dim)
 
     def encode(self, texts: Sequence[str], kind: TextKind = "document", progress: bool = False) -> np.ndarray:
         prefix = self.config.query_prefix if kind == "query" else self.config.document_prefix
@@ -219,7 +231,7 @@ class UniversalSentenceEncoder:
         if self.config.pooling != "model":
             raise SemrecError("pooling applies to sentence-transformers models; use-multilingual has its own")
         self.model = USE(threads=1)
-        self.identity = {
+        self.identity: dict[str, object] = {
             "model": "google/universal-sentence-encoder-multilingual/3",
             "package": f"{_USE_DISTRIBUTION}=={importlib.metadata.version(_USE_DISTRIBUTION)}",
             "dim": 512,
