@@ -93,7 +93,7 @@ class Handover(Source):
             by_attributes = self.attributes.score(sub)
             known = ~np.isnan(by_attributes).all(axis=1)
             prior[known] = by_attributes[known]
-        n_fitted = self.conditional.fitted_items
+        n_fitted = self.conditional.fitted_n_items()
         conditional = self.conditional.score([q.history[q.history < n_fitted] for q in sub])
         conditional = np.pad(conditional, ((0, 0), (0, out.shape[1] - n_fitted)))
         for n, row in enumerate(rows):

@@ -66,7 +66,7 @@ class BehaviourSource(Source):
         self.name = scorer.name
 
     def score(self, requests: Sequence[Request]) -> np.ndarray:
-        n_items, n_scored = len(self.catalogue), self.scorer.fitted_items
+        n_items, n_scored = len(self.catalogue), self.scorer.fitted_n_items()
         out = _empty(len(requests), n_items)
         rows = [r for r, request in enumerate(requests) if len(request.history)]
         if not rows:
@@ -81,7 +81,7 @@ class BehaviourSource(Source):
 
     def _fresh(self, history: np.ndarray, fitted: np.ndarray, main: np.ndarray) -> np.ndarray:
         """Scores of the items added after fit for one history, on the main scale."""
-        catalogue, n_scored = self.catalogue, self.scorer.fitted_items
+        catalogue, n_scored = self.catalogue, self.scorer.fitted_n_items()
         bridge = getattr(self.scorer, "bridge_scores", None)
         affinity = None
         features = catalogue.features_of(n_scored)

@@ -189,17 +189,6 @@ class Scorer(ABC):
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
         """Restore from :meth:`get_state`'s arrays."""
 
-    @property
-    def fitted_items(self) -> int:
-        """Catalogue size at fit time (items ``0 .. fitted_items-1`` are scored).
-
-        Raises:
-            NotFittedError: Before :meth:`fit` or :meth:`set_state`.
-        """
-        if self.n_items is None:
-            raise NotFittedError(f"{self.name} scorer is not fitted")
-        return self.n_items
-
     def bind_embeddings(self, item_embeddings: np.ndarray | None) -> None:
         """Give the scorer the catalogue's text embeddings (shared with the pipeline, not copied)."""
         self.item_embeddings = item_embeddings

@@ -77,13 +77,15 @@ class DescribedUsersModel:
         matrix: ``(n_users, n_items) float32`` CSR of the described users' interactions.
     """
 
-    def __init__(self, config: DescribedUsersConfig, vectors: np.ndarray, owners: np.ndarray,
-                 matrix: sp.csr_matrix) -> None:
+    def __init__(
+        self, config: DescribedUsersConfig, vectors: np.ndarray, owners: np.ndarray, matrix: sp.csr_matrix
+    ) -> None:
         self.config, self.vectors, self.owners, self.matrix = config, vectors, owners, matrix
 
     @staticmethod
-    def descriptions(histories: Sequence[History], item_values: Sequence[Sequence[str]], config: DescribedUsersConfig
-                     ) -> tuple[list[str], list[int]]:
+    def descriptions(
+        histories: Sequence[History], item_values: Sequence[Sequence[str]], config: DescribedUsersConfig
+    ) -> tuple[list[str], list[int]]:
         """``(texts, user rows)``: the pseudo-descriptions of each user that has attribute values."""
         texts, rows = [], []
         for row, history in enumerate(histories):
@@ -96,8 +98,14 @@ class DescribedUsersModel:
         return texts, rows
 
     @classmethod
-    def fit(cls, histories: Sequence[History], n_items: int, item_values: Sequence[Sequence[str]], encode,
-            config: DescribedUsersConfig | None = None) -> DescribedUsersModel | None:
+    def fit(
+        cls,
+        histories: Sequence[History],
+        n_items: int,
+        item_values: Sequence[Sequence[str]],
+        encode,
+        config: DescribedUsersConfig | None = None,
+    ) -> DescribedUsersModel | None:
         """Describe and encode the training users.
 
         Args:
@@ -145,8 +153,14 @@ class DescribedUsersModel:
     def get_state(self) -> dict[str, np.ndarray]:
         """Arrays for an artifact (no pickles)."""
         m = self.matrix
-        return {"vectors": self.vectors, "owners": self.owners, "indptr": m.indptr, "indices": m.indices,
-                "shape": np.asarray(m.shape, dtype=np.int64), "config": np.array(self.config.model_dump_json())}
+        return {
+            "vectors": self.vectors,
+            "owners": self.owners,
+            "indptr": m.indptr,
+            "indices": m.indices,
+            "shape": np.asarray(m.shape, dtype=np.int64),
+            "config": np.array(self.config.model_dump_json()),
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> DescribedUsersModel:
