@@ -4,7 +4,7 @@ Every row is a served pipeline (:class:`semrec.pipeline.Recommender`, the object
 answers with) fitted on the protocol's train split and asked the protocol's queries through
 ``recommend_many``: MostPopular, ItemKNN (implicit, cosine, K=800), ALS (implicit, 128 factors), EASE
 (lambda 200), EASE over each user's last 20 train items, LightFM WARP with features (an external
-baseline, not a pipeline: ML-100K only), semrec's factorisation machine (ML-100K only), the hybrid
+baseline, not a pipeline: ML-100K only), semrec's factorisation machine (``--fm``, ML-100K only), the hybrid
 alone, and semrec's default (the hybrid with the learned new-user ranker). Non-hybrid scorers are
 served as ``semrec fit --scorer NAME`` serves them (with the attribute/popularity hand-over for
 short histories). On P1 also the default with topic diversification, at the smallest level whose
@@ -14,6 +14,7 @@ Usage:
     python benchmarks/accuracy.py                      # ML-100K P1, P2, P3
     python benchmarks/accuracy.py --ml-1m              # also ML-1M P1
     python benchmarks/accuracy.py --protocols P3 --no-lightfm
+    python benchmarks/accuracy.py --fm                 # also semrec's factorisation machine (slow)
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ def diversity_level(
 
 
 def run_protocol(
-    run: ProtocolRun, text: TextTemplateConfig, encoder, cache, small: bool, lightfm: bool, level: float | None
+    run: ProtocolRun, text: TextTemplateConfig, encoder, cache, fm: bool, lightfm: bool, level: float | None
 ) -> list[tuple[str, dict, float, float]]:
     """``(model, metrics, fit seconds, users/s)`` rows, baselines first, semrec's default last."""
     configs = baselines(text=text)
-    if small:
+    if fm:
         configs["semrec FM (Rendle 2010, BPR)"] = RecommenderConfig(scorer="fm", text=text)
     configs["semrec hybrid alone"] = RecommenderConfig(text=text, onboarding=OnboardingConfig())
     configs[DEFAULT] = RecommenderConfig(text=text)
@@ -125,6 +126,7 @@ def main() -> None:
     parser.add_argument("--protocols", default="P1,P2,P3")
     parser.add_argument("--ml-1m", action="store_true", help="Also run P1 on MovieLens-1M.")
     parser.add_argument("--no-lightfm", action="store_true")
+    parser.add_argument("--fm", action="store_true", help="Also run semrec's (untuned) factorisation machine.")
     parser.add_argument("--encoder", default=EncoderConfig().model)
     args = parser.parse_args()
     encoder = build_encoder(EncoderConfig(model=args.encoder))
@@ -142,7 +144,7 @@ def main() -> None:
             ease = RecommenderConfig(scorer="ease", text=text)
             level = diversity_level(prepare(data, "P1-validation"), RecommenderConfig(text=text), ease, encoder, cache)
         small = name == "movielens-100k"  # LightFM and the FM would take many minutes on ML-1M here
-        rows = run_protocol(run, text, encoder, cache, small, small and not args.no_lightfm, level)
+        rows = run_protocol(run, text, encoder, cache, small and args.fm, small and not args.no_lightfm, level)
         out.append(table(f"{protocol} on {name} ({len(run.queries)} users, encoder {args.encoder})", rows))
     print("\n" + "\n".join(out))
 
