@@ -13,7 +13,7 @@ left-out feature group at the default. (The arrival-time features, neighbourhood
 within 30 days and days since the item's first interaction, lost here and were removed from
 :mod:`semrec.ltr.onboarding`; the neighbourhood still generates candidates.)
 
-Usage: python benchmarks/tune_onboarding.py   (about 6 minutes on 2 cores; run nothing else meanwhile:
+Usage: python benchmarks/tune_onboarding.py   (about 8 minutes on 2 cores; run nothing else meanwhile:
       two LightGBM processes on 2 cores slow each other down tenfold)
 """
 
