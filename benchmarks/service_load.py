@@ -24,8 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from semrec.store import Store
-
+from semrec.serving.store import Store
 from semrec.testing import KEY, Server
 
 RECOMMEND_LUA = """

@@ -1,15 +1,19 @@
 """Choose the onboarding ranker's settings on train data only (ML-100K, P2's train split).
 
-The ranker trains one LightGBM model per fold of simulated onboarding (each training user reveals
-its first 5 interactions; signals are fitted without the fold) and early-stops it on that fold,
-so the mean over folds of NDCG@10 on the held-out fold is a validation score that never touches
-P2's cold users. (It is LightGBM's NDCG over each query's candidates, so it is lower than P2's
-full-catalogue NDCG: relevant items outside the candidates still count in the ideal DCG there
-and not here.) One row per LightGBM setting, then per left-out feature group at the default.
-(The arrival-time features, neighbourhood score, popularity within 30 days and days since the
-item's first interaction, lost here and were removed; the neighbourhood still generates candidates.)
+Each row fits the served pipeline (:class:`semrec.pipeline.Recommender`: the hybrid with the
+onboarding ranker, configured through ``RecommenderConfig(onboarding=...)``) on P2's train split,
+exactly as ``semrec fit`` and the accuracy benchmark fit it, and reads the ranker's own validation
+(``model.models.onboarding.validation_ndcg``): the ranker trains one LightGBM model per fold of
+simulated onboarding (each training user reveals its first 5 interactions; signals are fitted
+without the fold) and early-stops it on that fold, so the mean over folds of NDCG@10 on the
+held-out fold is a validation score that never touches P2's cold users. (It is LightGBM's NDCG over
+each query's candidates, so it is lower than P2's full-catalogue NDCG: relevant items outside the
+candidates still count in the ideal DCG there and not here.) One row per LightGBM setting, then per
+left-out feature group at the default. (The arrival-time features, neighbourhood score, popularity
+within 30 days and days since the item's first interaction, lost here and were removed from
+:mod:`semrec.ltr.onboarding`; the neighbourhood still generates candidates.)
 
-Usage: python benchmarks/tune_onboarding.py   (about 6 minutes on 2 cores; run nothing else meanwhile:
+Usage: python benchmarks/tune_onboarding.py   (about 8 minutes on 2 cores; run nothing else meanwhile:
       two LightGBM processes on 2 cores slow each other down tenfold)
 """
 
@@ -18,13 +22,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from semrec.encoders import EmbeddingCache, EncoderConfig, build_encoder
 
+from semrec.config import RecommenderConfig
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry, load_named
-from semrec.evaluation.runner import onboarding_data, prepare
-from semrec.ltr.onboarding import FEATURES, OnboardingConfig, OnboardingRanker
-from semrec.text import TextTemplateConfig
+from semrec.evaluation.runner import prepare
+from semrec.ltr.onboarding import FEATURES, OnboardingConfig
+from semrec.pipeline import Recommender
+from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig, build_encoder
 
 SETTINGS = {
     "default (100 candidates, 15 leaves, 100 per leaf, truncation 20, learning rate 0.1)": {},
@@ -46,18 +51,21 @@ def main() -> None:
     data = load_named("movielens-100k")
     encoder = build_encoder(EncoderConfig())
     text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
-    prepared = prepare(data, "P2", encoder, text, EmbeddingCache(cache_root() / "embeddings"))
-    train = onboarding_data(prepared)  # P2's train users only: the cold users are never read
-    rows = []
+    cache = EmbeddingCache(cache_root() / "embeddings")
+    train = prepare(data, "P2").train  # P2's train users only: the cold users' interactions are not in it
     variants = dict(SETTINGS)
     for group, names in GROUPS.items():
         variants[f"default without {group}"] = {"features": tuple(f for f in FEATURES if f not in names)}
+    rows = []
     for name, params in variants.items():
+        config = RecommenderConfig(text=text, onboarding=OnboardingConfig(enabled=True, **params))
         started = time.perf_counter()
-        ranker = OnboardingRanker.fit(OnboardingConfig(**params), train)
+        ranker = Recommender.fit(train, config, encoder=encoder, cache=cache).models.onboarding
+        if ranker is None or ranker.validation_ndcg is None:
+            raise RuntimeError("the onboarding ranker was not fitted (too few training users)")
         rows.append((name, float(np.mean(ranker.validation_ndcg)), time.perf_counter() - started))
         print(f"  {name}: {rows[-1][1]:.4f} ({rows[-1][2]:.0f} s)", flush=True)
-    print("\n| setting | validation NDCG@10 (mean over 5 folds, within candidates) | fit s |\n|---|---|---|")
+    print("\n| setting | validation NDCG@10 (mean over 5 folds, within candidates) | pipeline fit s |\n|---|---|---|")
     for name, value, seconds in rows:
         print(f"| {name} | {value:.4f} | {seconds:.0f} |")
 
