@@ -19,11 +19,12 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/semrec data fetch movielens-100k
-	$(BIN)/semrec fit --dataset movielens-100k --scorer ease --encoder use-multilingual --out $(ARTIFACTS)/ml-100k-ease
-	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --user 1 -k 10
-	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --text "I love animated movies for kids" -k 10
-	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k-ease --text "我最近喜欢看恐怖片" -k 10
-	$(BIN)/semrec evaluate --dataset movielens-100k --protocol P1 --scorers most-popular,ease,als,content-profile,hybrid --encoder use-multilingual --out $(ARTIFACTS)/eval
+	$(BIN)/semrec fit --dataset movielens-100k --out $(ARTIFACTS)/ml-100k
+	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k --user 1 -k 10
+	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k --history 1,588,95 -k 10
+	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k --text "I love animated movies for kids" -k 10
+	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k --text "我最近喜欢看恐怖片" -k 10
+	$(BIN)/semrec evaluate --dataset movielens-100k --protocol P1 --scorers most-popular,ease,als,hybrid --out $(ARTIFACTS)/eval
 
 test: install
 	$(BIN)/python -m pytest

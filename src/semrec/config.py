@@ -11,6 +11,7 @@ from semrec.ltr.onboarding import OnboardingConfig
 from semrec.pipeline.context import ContextConfig
 from semrec.pipeline.handover import HandoverConfig
 from semrec.scorers import SCORERS, Scorer, scorer_class
+from semrec.scorers.described import DescribedUsersConfig
 from semrec.text import EncoderConfig, TextTemplateConfig
 
 
@@ -37,6 +38,9 @@ class RecommenderConfig(BaseModel):
     handover: HandoverConfig = HandoverConfig()
     """How a new user's scores move from attributes/popularity to behaviour as interactions arrive
     (for scorers without a new-user model of their own)."""
+    text_users: DescribedUsersConfig = DescribedUsersConfig()
+    """Text -> behaviour for requests known by their text: the training users' pseudo-descriptions
+    (:mod:`semrec.scorers.described`)."""
     onboarding: OnboardingConfig = OnboardingConfig(enabled=True)
     """Learned ranker for new users with 1 .. ``max_history`` interactions (LightGBM LambdaRank);
     on by default for the hybrid scorer, off for the others."""

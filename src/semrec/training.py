@@ -17,6 +17,7 @@ from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.recommender import Models, Recommender
 from semrec.pipeline.users import ArtifactUsers
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer, TrainData
+from semrec.scorers.described import DescribedUsersModel, attribute_values
 from semrec.scorers.prior import fit_prior
 from semrec.text import EmbeddingCache, TextEncoder, TextTemplateConfig, build_encoder, render_texts
 from semrec.vocab import IdVocabulary
@@ -107,4 +108,12 @@ def fit_recommender(
     catalogue = Catalogue(
         items, embeddings, config.encoder, dict(encoder.identity), config.text, projection, feature_spec, encoder
     )
+    if config.text_users.enabled and len(user_vocab):
+        liked = attribute_values(items)
+        if liked is not None:
+            started = time.perf_counter()
+            models.described = DescribedUsersModel.fit(
+                histories, len(item_vocab), liked, lambda texts: catalogue.embed(texts, "query"), config.text_users
+            )
+            logger.info("described %d training users in %.1f s", len(histories), time.perf_counter() - started)
     return Recommender(config, catalogue, ArtifactUsers(user_vocab, histories, times), models)

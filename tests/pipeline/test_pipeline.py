@@ -13,12 +13,16 @@ from semrec.pipeline.blend import FallbackChain
 from semrec.pipeline.handover import HandoverConfig
 from semrec.pipeline.sources import Source
 from semrec.scorers import SCORERS, ItemConditionalScorer
+from semrec.scorers.described import DescribedUsersConfig, describe
 from semrec.text import EncoderConfig, HashingEncoder
 from semrec.types import Query
 
 HASHING = EncoderConfig(model="hashing")
 OFF = HandoverConfig(enabled=False)  # these tests check the scorer itself on tiny histories
-CONFIG = RecommenderConfig(scorer="ease", scorer_config={"l2": 1.0}, encoder=HASHING, handover=OFF)
+PLAIN_TEXT = DescribedUsersConfig(enabled=False)  # the text route as plain text-to-item cosine
+CONFIG = RecommenderConfig(
+    scorer="ease", scorer_config={"l2": 1.0}, encoder=HASHING, handover=OFF, text_users=PLAIN_TEXT
+)
 
 
 @pytest.fixture
@@ -69,6 +73,18 @@ def test_text_cold_start_matches_item_text(model):
     assert result.source == "text" and result.item_ids[0] == "shining"
 
 
+def test_text_users_are_answered_with_what_alike_described_users_consume(catalogue, hashing, tmp_path):
+    # ann and dan (Animation|Children's histories) are described "I like Animation and Children's.";
+    # a kids request reaches them, so their items come first: dan's titanic too, which no text says
+    config = RecommenderConfig(scorer="ease", encoder=HASHING, text_users=DescribedUsersConfig(item_text_weight=0.0))
+    model = Recommender.fit(catalogue, config, encoder=hashing)
+    assert describe(["Animation", "Children's"])[0] == "I like Animation and Children's."
+    result = model.recommend(Query(text="animation for children", k=3))
+    assert result.source == "text" and set(result.item_ids) == {"toy", "lion", "titanic"}
+    loaded = Recommender.load(model.save(tmp_path / "m"), encoder=hashing)
+    assert loaded.recommend(Query(text="animation for children", k=3)).item_ids.tolist() == result.item_ids.tolist()
+
+
 def test_unknown_user_without_anything_falls_back_to_popular(model):
     result = model.recommend(Query(user_id="ghost", k=2))
     assert result.source == "most-popular"
@@ -79,6 +95,13 @@ def test_unknown_user_without_anything_falls_back_to_popular(model):
 def test_empty_text_is_a_clear_error(model, text):
     with pytest.raises(QueryError, match="text query is empty"):
         model.recommend(Query(text=text))
+
+
+@pytest.mark.parametrize("text", ["the and of", "😀🎬🍿", "!!! ???", "我喜欢"])
+def test_text_without_content_words_gets_the_fallback_and_a_note(model, text):
+    result = model.recommend(Query(text=text, k=3))
+    assert result.source == "most-popular" and any("no content words" in note for note in result.notes)
+    assert result.item_ids.tolist() == model.recommend(Query(k=3)).item_ids.tolist()
 
 
 def test_unknown_history_item_is_a_clear_error(model):

@@ -135,9 +135,10 @@ def handover_curve(
         return float(ranking_metrics(lists, run.relevant, k)["NDCG"].mean())
 
     def first(run: ProtocolRun, n: int) -> list[Query]:
-        # the first n revealed items; the request time is the n-th item's (onboarding rows are time-ordered)
+        """The first n revealed items of each cold user, asked at the time of the n-th."""
         return [
-            q.model_copy(update={"history": q.history[:n], "context": {} if n == 0 else q.context}) for q in run.queries
+            q.model_copy(update={"history": q.history[:n], "context": {"time": int(t[n - 1])} if n else {}})
+            for q, t in zip(run.queries, run.times)
         ]
 
     for name, model in models.items():

@@ -133,6 +133,8 @@ class ProtocolRun:
     train_counts: np.ndarray
     n_train: int
     n_test: int
+    times: list[np.ndarray]
+    """``(n_u,) int64`` Unix seconds of each ``histories`` entry."""
     candidates: np.ndarray | None = None
 
     def metrics(self, recommended: np.ndarray, k: int) -> dict[str, float]:
@@ -186,7 +188,7 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
     )
     items = IdVocabulary(dataset.items["item_id"], "item")
     train_users = IdVocabulary(sorted(split.train["user_id"].unique(), key=id_order), "user")
-    train_histories, _ = ordered_histories_with_times(split.train, train_users, items)
+    train_histories, train_times = ordered_histories_with_times(split.train, train_users, items)
     candidate_ids = None if split.candidates is None else sorted(split.candidates, key=id_order)
     if split.onboarding is not None:  # P2: the cold users, with their onboarding items as the request's history
         cold = IdVocabulary(sorted(split.test["user_id"].unique(), key=id_order), "user")
@@ -200,7 +202,8 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
     else:
         test = split.test[split.test["user_id"].isin(set(train_users.ids.tolist()))]
         user_ids = sorted(test["user_id"].unique(), key=id_order)
-        histories = [train_histories[p] for p in train_users.index(user_ids)]
+        positions = train_users.index(user_ids)
+        histories, times = [train_histories[p] for p in positions], [train_times[p] for p in positions]
         queries = [Query(user_id=u, candidates=candidate_ids) for u in user_ids]
     relevant_by_user = test.groupby("user_id")["item_id"].apply(lambda s: items.index(s.tolist()))
     relevant = [relevant_by_user[uid] for uid in user_ids]
@@ -224,6 +227,7 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
         counts,
         len(split.train),
         len(test),
+        times,
         candidates,
     )
 

@@ -28,6 +28,7 @@ from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.recommender import Models, Recommender
 from semrec.pipeline.users import ArtifactUsers, flatten, unflatten
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer
+from semrec.scorers.described import DescribedUsersModel
 from semrec.scorers.prior import prior_from_state
 from semrec.text import TextEncoder
 from semrec.vocab import IdVocabulary
@@ -80,6 +81,8 @@ def _arrays(model: Recommender) -> dict[str, np.ndarray]:
         arrays["feature_spec"] = np.array(catalogue.feature_spec.to_json())
     if models.onboarding is not None:
         arrays.update(models.onboarding.get_state())
+    if models.described is not None:
+        arrays.update({f"described/{k}": v for k, v in models.described.get_state().items()})
     return arrays
 
 
@@ -196,6 +199,8 @@ def load(directory: str | Path, encoder: TextEncoder | None = None) -> Recommend
     if boosters:
         texts = [(directory / n).read_text() for n in boosters]
         models.onboarding = OnboardingRanker.from_state(config.onboarding, arrays, texts)
+    if any(k.startswith("described/") for k in arrays):
+        models.described = DescribedUsersModel.from_state(_prefixed(arrays, "described"))
     projection = Projection(arrays["pca/mean"], arrays["pca/components"]) if "pca/mean" in arrays else None
     spec = FeatureSpec.from_json(str(arrays["feature_spec"])) if "feature_spec" in arrays else None
     catalogue = Catalogue(

@@ -87,13 +87,21 @@ class Catalogue:
         Raises:
             QueryError: A text is empty or whitespace only.
         """
+        return self.query_vectors(texts) @ self.embeddings.T
+
+    def query_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), dim) float32`` query embeddings (whitespace folded, cut to ``MAX_TEXT_CHARS``).
+
+        Raises:
+            QueryError: A text is empty or whitespace only.
+        """
         cleaned = []
         for text in texts:
             stripped = " ".join(str(text).split())
             if not stripped:
                 raise QueryError("text query is empty (or whitespace only); give some words or omit it")
             cleaned.append(stripped[:MAX_TEXT_CHARS])
-        return self.embed(cleaned, "query") @ self.embeddings.T
+        return self.embed(cleaned, "query")
 
     def titles(self, item_ids: Sequence[str]) -> list[str]:
         """Display titles (``title`` column, else the id)."""

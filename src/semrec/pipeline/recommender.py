@@ -33,6 +33,7 @@ from semrec.pipeline.sources import (
 )
 from semrec.pipeline.users import ArtifactUsers, UserLookup
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer, Scorer
+from semrec.scorers.described import DescribedUsersModel
 from semrec.scorers.prior import DemographicPrior, FactorPrior
 from semrec.types import Query, Recommendation
 
@@ -46,6 +47,7 @@ class Models:
     conditional: ItemConditionalScorer | None = None
     prior: DemographicPrior | FactorPrior | None = None
     onboarding: OnboardingRanker | None = None
+    described: DescribedUsersModel | None = None
 
 
 class Recommender:
@@ -67,7 +69,12 @@ class Recommender:
         if config.handover.enabled and models.conditional is not None and not models.scorer.handles_new_users:
             history = Handover(config.handover, main, models.conditional, attributes, popular)
         sources: list[Source] = [OnboardingSource(models.onboarding, catalogue)] if models.onboarding else []
-        sources += [history, TextSource(catalogue), *([attributes] if attributes else []), popular]
+        sources += [
+            history,
+            TextSource(catalogue, models.described, config.text_users.item_text_weight),
+            *([attributes] if attributes else []),
+            popular,
+        ]
         self.chain = FallbackChain(sources)
         self.context = ContextBoost(config.context, catalogue.text_scores)
         self.lists = ListStage(catalogue, models.popularity.counts, getattr(models.scorer, "contributions", None))

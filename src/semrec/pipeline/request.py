@@ -16,6 +16,7 @@ import numpy as np
 from semrec.errors import QueryError
 from semrec.pipeline.context import RequestContext
 from semrec.pipeline.users import UserLookup, UserRecord
+from semrec.text.preprocess import tokenize
 from semrec.types import Query
 from semrec.vocab import IdVocabulary
 
@@ -76,6 +77,10 @@ def resolve(query: Query, vocab: IdVocabulary, users: UserLookup) -> Request:
     text, from_profile = query.text, False
     if text is None and record is not None and record.text and record.text.strip():
         text, from_profile = record.text, True
+    if text is not None and not tokenize(text):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        notes.append(f"the text {shown!r} has no content words in any language: ignored")
+        text, from_profile = None, False
     if text is not None and len(text) > LONG_TEXT_CHARS:
         notes.append("long text: the encoder reads only its first few hundred words")
     attributes = {**(record.attributes if record is not None else {}), **query.attributes}

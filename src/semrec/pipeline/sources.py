@@ -16,8 +16,10 @@ import numpy as np
 
 from semrec.ltr.onboarding import OnboardingRanker
 from semrec.pipeline.catalogue import Catalogue
+from semrec.pipeline.context import standardise
 from semrec.pipeline.request import Request
 from semrec.scorers import MostPopularScorer, Scorer, content_profiles
+from semrec.scorers.described import DescribedUsersModel
 from semrec.scorers.prior import DemographicPrior, FactorPrior
 
 
@@ -128,18 +130,36 @@ class OnboardingSource(Source):
 
 
 class TextSource(Source):
-    """Cosine between the request text (a self-description or a need) and every item text."""
+    """Requests known by their text (a self-description or a need).
+
+    With a :class:`~semrec.scorers.described.DescribedUsersModel`: ``z(described users) +
+    item_text_weight * z(cos(text, item texts))``, what people who describe themselves alike
+    consume, moved towards items whose own text matches. Without one: the plain cosine.
+    """
 
     name = "text"
 
-    def __init__(self, catalogue: Catalogue) -> None:
-        self.catalogue = catalogue
+    def __init__(
+        self, catalogue: Catalogue, described: DescribedUsersModel | None = None, item_text_weight: float = 0.5
+    ) -> None:
+        self.catalogue, self.described, self.item_text_weight = catalogue, described, item_text_weight
 
     def score(self, requests: Sequence[Request]) -> np.ndarray:
         out = _empty(len(requests), len(self.catalogue))
         texts = {r: request.text for r, request in enumerate(requests) if request.text is not None}
-        if texts:
-            out[list(texts)] = self.catalogue.text_scores(list(texts.values()))
+        if not texts:
+            return out
+        vectors = self.catalogue.query_vectors(list(texts.values()))  # (len(texts), dim)
+        cosine = vectors @ self.catalogue.embeddings.T
+        if self.described is None:
+            out[list(texts)] = cosine
+            return out
+        behaviour = self.described.score(vectors)  # (len(texts), n_fitted)
+        n_fitted = behaviour.shape[1]
+        for n, row in enumerate(texts):
+            combined = self.item_text_weight * standardise(cosine[n])
+            combined[:n_fitted] += standardise(behaviour[n])
+            out[row] = combined
         return out
 
     def notes(self, request: Request) -> list[str]:

@@ -28,9 +28,11 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from semrec.data.tables import split_list
 from semrec.scorers.base import History, histories_to_csr
 
 PHRASINGS = (
@@ -53,7 +55,30 @@ class DescribedUsersConfig(BaseModel):
     """Softness of the neighbour weights, in cosine units."""
     max_users: int = Field(20_000, ge=10)
     """Training users described (a seeded sample above this)."""
+    item_text_weight: float = Field(0.5, ge=0.0)
+    """Weight of the plain text-to-item-text cosine added (standardised) to the standardised
+    described-user scores: what the text says about the items themselves."""
     seed: int = 0
+    enabled: bool = True
+    """Fit the model when the catalogue has attribute values (``False``: plain text cosine only)."""
+
+
+VALUE_FIELDS = ("genres", "category", "categories", "brand", "author")
+"""Item columns whose values name what users like (the first one the catalogue fills is used)."""
+
+
+def attribute_values(items: pd.DataFrame) -> list[list[str]] | None:
+    """Per item, the values of the first :data:`VALUE_FIELDS` column the catalogue fills (``None``: none).
+
+    Values such as ``unknown`` that say nothing are dropped.
+    """
+    for name in VALUE_FIELDS:
+        if name in items.columns and items[name].notna().any():
+            return [
+                [v for v in split_list(cell) if v.lower() not in ("unknown", "other", "none", "")]
+                for cell in items[name]
+            ]
+    return None
 
 
 def join_values(values: Sequence[str]) -> str:
