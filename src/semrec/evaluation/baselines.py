@@ -17,6 +17,7 @@ References:
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -24,19 +25,23 @@ from semrec.config import RecommenderConfig
 from semrec.data.tables import split_list
 from semrec.evaluation.protocols import PROTOCOLS, id_order
 from semrec.evaluation.runner import ProtocolRun
+from semrec.pipeline.handover import HandoverConfig
 from semrec.pipeline.topk import top_k
 from semrec.scorers import histories_to_csr
 
 
-def baselines(**fields) -> dict[str, RecommenderConfig]:
-    """The library baselines as served pipelines (display name -> configuration); ``fields`` go to
-    every configuration (e.g. ``encoder``)."""
+def baselines(**fields: Any) -> dict[str, RecommenderConfig]:
+    """The library baselines as served pipelines (display name -> configuration), each scorer alone:
+    plain fold-in of any history, without the attribute/popularity hand-over (with it, every scorer
+    would answer short histories with the same cold-start blend). ``fields`` go to every
+    configuration (e.g. ``encoder``, ``text``)."""
+    plain = {"handover": HandoverConfig(enabled=False), **fields}
     return {
-        "MostPopular": RecommenderConfig(scorer="most-popular", **fields),
-        "ItemKNN (K=800)": RecommenderConfig(scorer="item-knn", **fields),
-        "ALS (128 factors)": RecommenderConfig(scorer="als", **fields),
-        "EASE (l2 200)": RecommenderConfig(scorer="ease", **fields),
-        "EASE, last 20 items": RecommenderConfig(scorer="ease", scorer_config={"last_n": 20}, **fields),
+        "MostPopular": RecommenderConfig(scorer="most-popular", **plain),
+        "ItemKNN (K=800)": RecommenderConfig(scorer="item-knn", **plain),
+        "ALS (128 factors)": RecommenderConfig(scorer="als", **plain),
+        "EASE (l2 200)": RecommenderConfig(scorer="ease", **plain),
+        "EASE, last 20 items": RecommenderConfig(scorer="ease", scorer_config={"last_n": 20}, **plain),
     }
 
 
