@@ -9,11 +9,14 @@ in semrec: one line saying so with the exception type and message, exit status 1
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -202,20 +205,61 @@ def parse_numbers(value: str, option: str, kind: type[int | float]) -> list:
     return out
 
 
+@dataclass(frozen=True)
+class DataOptions:
+    """Where a command's data comes from: ``--dataset NAME``, or item / interaction / user files and
+    their ``FIELD=COLUMN`` mappings (the options :func:`data_options` adds)."""
+
+    dataset: str | None = None
+    items: Path | None = None
+    interactions: Path | None = None
+    users: Path | None = None
+    item_col: list[str] | None = None
+    interaction_col: list[str] | None = None
+    user_col: list[str] | None = None
+
+
+NO_DATA = DataOptions()
+"""No data option given: the default of a command's ``source`` parameter (:func:`data_options` fills it in)."""
+
+
+def data_options(*, users: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: the command's ``source: DataOptions`` parameter becomes the data options, in its place.
+
+    The command line gets ``--dataset``, ``--items``, ``--interactions``, ``--item-col`` and
+    ``--interaction-col`` (and ``--users``, ``--user-col`` with ``users``); the command receives them as
+    one :class:`DataOptions`.
+    """
+    names = [f.name for f in fields(DataOptions) if users or f.name not in ("users", "user_col")]
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    options = [inspect.Parameter(name, kind, default=None, annotation=_DATA_OPTION_TYPES[name]) for name in names]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        parameters = []
+        for parameter in signature.parameters.values():
+            parameters += options if parameter.name == "source" else [parameter]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            source = DataOptions(**{name: kwargs.pop(name) for name in names})
+            return command(source=source, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
+
+
 def load_dataset(
-    dataset: str | None,
-    items: Path | None,
-    interactions: Path | None,
-    users: Path | None,
-    item_cols: list[str] | None,
-    interaction_cols: list[str] | None,
-    user_cols: list[str] | None,
+    source: DataOptions,
     timeout: float = 5.0,
     encoding: str = "utf-8",
     sep: str | None = None,
     allow_no_interactions: bool = False,
 ):
-    """The data set the options name, and its recommended text template (``None`` for files).
+    """The data set ``source`` names, and its recommended text template (``None`` for files).
 
     Raises:
         UsageError: Both or neither of ``--dataset`` and ``--items``/``--interactions``.
@@ -224,12 +268,13 @@ def load_dataset(
     from semrec.data.registry import dataset_entry
     from semrec.data.tables import Dataset, load_items
 
-    if dataset and (items or interactions):
+    items, interactions = source.items, source.interactions
+    if source.dataset and (items or interactions):
         raise UsageError("give either --dataset or --items/--interactions, not both")
-    if dataset:
-        entry = dataset_entry(dataset)
+    if source.dataset:
+        entry = dataset_entry(source.dataset)
         return entry.load(None, timeout), entry.text_template
-    item_columns = parse_mapping(item_cols, "--item-col")
+    item_columns = parse_mapping(source.item_col, "--item-col")
     if items and not interactions and allow_no_interactions:
         catalogue = load_items(items, item_columns, encoding=encoding, sep=sep)
         return Dataset.text_only(catalogue, name=Path(items).stem), None
@@ -238,10 +283,10 @@ def load_dataset(
     loaded = Dataset.from_files(
         items,
         interactions,
-        users,
+        source.users,
         item_columns=item_columns,
-        interaction_columns=parse_mapping(interaction_cols, "--interaction-col"),
-        user_columns=parse_mapping(user_cols, "--user-col"),
+        interaction_columns=parse_mapping(source.interaction_col, "--interaction-col"),
+        user_columns=parse_mapping(source.user_col, "--user-col"),
         name=Path(interactions).stem,
         encoding=encoding,
         sep=sep,
@@ -280,3 +325,13 @@ SepOpt = Annotated[str | None, typer.Option(help="Field separator of text files 
 ModelOpt = Annotated[Path, typer.Option(help="Artifact folder written by `semrec fit`.")]
 DEFAULT_ENCODER = EncoderConfig().model
 """Text encoder of ``fit`` and ``evaluate`` unless ``--encoder`` says otherwise (the library default)."""
+_DATA_OPTION_TYPES = {
+    "dataset": DatasetOpt,
+    "items": ItemsOpt,
+    "interactions": InterOpt,
+    "users": UsersOpt,
+    "item_col": ItemColOpt,
+    "interaction_col": InterColOpt,
+    "user_col": UserColOpt,
+}
+"""The typer option of each :class:`DataOptions` field."""

@@ -11,20 +11,16 @@ from rich.table import Table
 
 from semrec.cli.common import (
     DEFAULT_ENCODER,
-    DatasetOpt,
+    NO_DATA,
+    DataOptions,
     EncoderOpt,
-    InterColOpt,
-    InterOpt,
-    ItemColOpt,
-    ItemsOpt,
     NamedDatasetOpt,
     PcaOpt,
     PoolingOpt,
     TemplateOpt,
-    UserColOpt,
-    UsersOpt,
     check_scorer,
     console,
+    data_options,
     load_dataset,
     parse_list,
     parse_numbers,
@@ -45,16 +41,11 @@ def _check_k(k: int) -> None:
         raise UsageError(f"k must be >= 1, got {k}")
 
 
+@data_options()
 def evaluate(
     protocol: Annotated[str, typer.Option(help="Evaluation protocol: P1, P2 or P3.")] = "P1",
     scorers: ScorersOpt = "most-popular,ease,als,content-profile",
-    dataset: DatasetOpt = None,
-    items: ItemsOpt = None,
-    interactions: InterOpt = None,
-    users: UsersOpt = None,
-    item_col: ItemColOpt = None,
-    interaction_col: InterColOpt = None,
-    user_col: UserColOpt = None,
+    source: DataOptions = NO_DATA,
     encoder: EncoderOpt = DEFAULT_ENCODER,
     pooling: PoolingOpt = "model",
     pca_dim: PcaOpt = None,
@@ -76,7 +67,7 @@ def evaluate(
     if not names:
         raise UsageError("--scorers names no scorer")
     _check_k(k)
-    data, default_template = load_dataset(dataset, items, interactions, users, item_col, interaction_col, user_col)
+    data, default_template = load_dataset(source)
     with user_options():
         encoder_config = EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim)
         text = TextTemplateConfig(template=text_template or default_template)
@@ -106,12 +97,9 @@ def evaluate(
         console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False, soft_wrap=True)
 
 
+@data_options(users=False)
 def evaluate_diversity(
-    dataset: DatasetOpt = None,
-    items: ItemsOpt = None,
-    interactions: InterOpt = None,
-    item_col: ItemColOpt = None,
-    interaction_col: InterColOpt = None,
+    source: DataOptions = NO_DATA,
     protocol: Annotated[str, typer.Option(help="Evaluation protocol (P1, or P1-validation for tuning).")] = "P1",
     scorer: Annotated[str, typer.Option(help="Base scorer whose candidates are re-ranked.")] = "hybrid",
     rerankers: RerankersOpt = "mmr,mmr-tags,calibrated,topic",
@@ -132,7 +120,7 @@ def evaluate_diversity(
     values = parse_numbers(levels, "--levels", float)
     names = parse_list(rerankers)
     _check_k(k)
-    data, default_template = load_dataset(dataset, items, interactions, None, item_col, interaction_col, None)
+    data, default_template = load_dataset(source)
     with user_options():
         text = TextTemplateConfig(template=text_template or default_template)
         config = RecommenderConfig(scorer=check_scorer(scorer), encoder=EncoderConfig(model=encoder), text=text)

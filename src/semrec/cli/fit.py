@@ -10,22 +10,18 @@ import typer
 
 from semrec.cli.common import (
     DEFAULT_ENCODER,
-    DatasetOpt,
+    NO_DATA,
+    DataOptions,
     EncoderOpt,
     EncodingOpt,
-    InterColOpt,
-    InterOpt,
-    ItemColOpt,
-    ItemsOpt,
     PcaOpt,
     PoolingOpt,
     SepOpt,
     TemplateOpt,
-    UserColOpt,
-    UsersOpt,
     check_scorer,
     check_scorer_params,
     console,
+    data_options,
     load_dataset,
     parse_params,
     replace,
@@ -57,15 +53,10 @@ def check_new_artifact(out: Path) -> None:
         raise UsageError(f"--out {out} exists and is not a semrec artifact; choose a new folder")
 
 
+@data_options()
 def fit(
     out: Annotated[Path, typer.Option(help="Artifact folder to write.")],
-    dataset: DatasetOpt = None,
-    items: ItemsOpt = None,
-    interactions: InterOpt = None,
-    users: UsersOpt = None,
-    item_col: ItemColOpt = None,
-    interaction_col: InterColOpt = None,
-    user_col: UserColOpt = None,
+    source: DataOptions = NO_DATA,
     scorer: ScorerOpt = "hybrid",
     param: Annotated[list[str] | None, typer.Option(help="Scorer hyper-parameter KEY=VALUE, e.g. l2=200.")] = None,
     encoder: EncoderOpt = DEFAULT_ENCODER,
@@ -92,18 +83,7 @@ def fit(
     check_new_artifact(out)
     params = parse_params(param)
     check_scorer_params(check_scorer(scorer), params)
-    data, default_template = load_dataset(
-        dataset,
-        items,
-        interactions,
-        users,
-        item_col,
-        interaction_col,
-        user_col,
-        encoding=encoding,
-        sep=sep,
-        allow_no_interactions=True,
-    )
+    data, default_template = load_dataset(source, encoding=encoding, sep=sep, allow_no_interactions=True)
     with user_options():
         config = RecommenderConfig(
             scorer=scorer,

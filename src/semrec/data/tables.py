@@ -57,13 +57,7 @@ def load_items(path: str | Path, columns: Mapping[str, str] | None = None, **rea
     Raises:
         DataFormatError: Missing ``item_id`` column, an empty id, or a duplicate id (naming both lines).
     """
-    raw = read_table(path, **read_options)
-    resolved = resolve_columns(raw, columns, ("item_id",), ())
-    item_column = required_column(resolved, "item_id")
-    ids = id_column(raw, item_column)
-    check_unique(raw, ids, item_column, "item")
-    frame = pd.DataFrame({"item_id": ids.astype(str), **attribute_columns(raw, resolved, {"item_id"})})
-    return frame.reset_index(drop=True)
+    return _load_entity_table(path, columns, "item", **read_options)
 
 
 def load_users(path: str | Path, columns: Mapping[str, str] | None = None, **read_options) -> pd.DataFrame:
@@ -72,12 +66,24 @@ def load_users(path: str | Path, columns: Mapping[str, str] | None = None, **rea
     Raises:
         DataFormatError: Missing ``user_id`` column, an empty id, or a duplicate id.
     """
+    return _load_entity_table(path, columns, "user", **read_options)
+
+
+def _load_entity_table(
+    path: str | Path, columns: Mapping[str, str] | None, entity: str, **read_options
+) -> pd.DataFrame:
+    """An item or user table: ``<entity>_id`` (str, unique) first, then every other column.
+
+    Raises:
+        DataFormatError: Missing ``<entity>_id`` column, an empty id, or a duplicate id (naming both lines).
+    """
+    key = f"{entity}_id"
     raw = read_table(path, **read_options)
-    resolved = resolve_columns(raw, columns, ("user_id",), ())
-    user_column = required_column(resolved, "user_id")
-    ids = id_column(raw, user_column)
-    check_unique(raw, ids, user_column, "user")
-    frame = pd.DataFrame({"user_id": ids.astype(str), **attribute_columns(raw, resolved, {"user_id"})})
+    resolved = resolve_columns(raw, columns, (key,), ())
+    key_column = required_column(resolved, key)
+    ids = id_column(raw, key_column)
+    check_unique(raw, ids, key_column, entity)
+    frame = pd.DataFrame({key: ids.astype(str), **attribute_columns(raw, resolved, {key})})
     return frame.reset_index(drop=True)
 
 

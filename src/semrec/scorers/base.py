@@ -105,6 +105,21 @@ def standardise_rows(scores: np.ndarray) -> np.ndarray:
     return np.divide(scores - mean, std, out=np.zeros_like(scores), where=std > 0)
 
 
+def check_dense_items(n_items: int, max_items: int, name: str) -> None:
+    """Refuse a catalogue too large for a dense ``(n_items, n_items)`` item-item matrix.
+
+    Args:
+        n_items: Catalogue size.
+        max_items: Largest catalogue accepted.
+        name: The model's name, for the error message.
+
+    Raises:
+        ValueError: ``n_items > max_items``.
+    """
+    if n_items > max_items:
+        raise ValueError(f"{name} needs n_items <= max_items ({max_items}); got {n_items}")
+
+
 def cooccurrence(data: TrainData, max_items: int, name: str) -> np.ndarray:
     """``X^T X`` of the binary user-item matrix as a dense ``(n_items, n_items) float64`` array.
 
@@ -116,8 +131,7 @@ def cooccurrence(data: TrainData, max_items: int, name: str) -> np.ndarray:
     Raises:
         ValueError: ``n_items > max_items`` (the dense matrix would not fit).
     """
-    if data.n_items > max_items:
-        raise ValueError(f"{name} needs n_items <= max_items ({max_items}); got {data.n_items}")
+    check_dense_items(data.n_items, max_items, name)
     x = data.matrix
     return (x.T @ x).toarray().astype(np.float64)
 

@@ -25,7 +25,15 @@ import scipy.linalg
 from pydantic import BaseModel, ConfigDict, Field
 
 from semrec.errors import NotFittedError
-from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, sparse_times_dense, standardise_rows
+from semrec.scorers.base import (
+    History,
+    Scorer,
+    TrainData,
+    check_dense_items,
+    histories_to_csr,
+    sparse_times_dense,
+    standardise_rows,
+)
 from semrec.scorers.ease import EASEConfig, EASEScorer
 from semrec.scorers.rules import SequentialRulesConfig, decayed_matrix, sequential_rules
 
@@ -118,8 +126,7 @@ class HybridScorer(Scorer):
             ValueError: More than ``max_items`` items.
         """
         c = self.config
-        if data.n_items > c.max_items:
-            raise ValueError(f"hybrid needs n_items <= max_items ({c.max_items}); got {data.n_items}")
+        check_dense_items(data.n_items, c.max_items, "hybrid")
         n = data.n_items
         counts = np.asarray(data.matrix.sum(axis=0)).ravel()
         weights = EASEScorer(EASEConfig(l2=c.l2, max_items=c.max_items)).fit(data).weights

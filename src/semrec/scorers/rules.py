@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from semrec.scorers.base import History, Scorer, TrainData, sparse_times_dense
+from semrec.scorers.base import History, Scorer, TrainData, check_dense_items, sparse_times_dense
 
 Normalisation = Literal["row", "sqrt-row", "none"]
 
@@ -142,8 +142,7 @@ class SequentialRulesScorer(Scorer):
             ValueError: More than ``max_items`` items.
         """
         c = self.config
-        if data.n_items > c.max_items:
-            raise ValueError(f"sequential-rules needs n_items <= max_items ({c.max_items}); got {data.n_items}")
+        check_dense_items(data.n_items, c.max_items, "sequential-rules")
         self.rules = sequential_rules(data.histories, data.n_items, c.window, c.gap_decay, c.normalise)
         self.n_items = data.n_items
         return self

@@ -48,21 +48,18 @@ EVENTS = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("context", Text, nullable=True),
 )
-USERS = Table(
-    "users",
-    metadata,
-    Column("user_id", String(200), primary_key=True),
-    Column("text", Text, nullable=True),
-    Column("attributes", Text, nullable=False),
-    Column("updated_at", BigInteger, nullable=False),
+
+
+def _latest_state_table(name: str, key: str, *columns: Column) -> Table:
+    """A table of the latest state per id: ``key`` (primary key), ``columns``, ``updated_at`` (Unix seconds)."""
+    key_column = Column(key, String(200), primary_key=True)
+    return Table(name, metadata, key_column, *columns, Column("updated_at", BigInteger, nullable=False))
+
+
+USERS = _latest_state_table(
+    "users", "user_id", Column("text", Text, nullable=True), Column("attributes", Text, nullable=False)
 )
-ITEMS = Table(
-    "items",
-    metadata,
-    Column("item_id", String(200), primary_key=True),
-    Column("fields", Text, nullable=False),
-    Column("updated_at", BigInteger, nullable=False),
-)
+ITEMS = _latest_state_table("items", "item_id", Column("fields", Text, nullable=False))
 
 
 @dataclass(frozen=True)
