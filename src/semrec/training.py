@@ -14,7 +14,8 @@ from semrec.data.tables import Dataset
 from semrec.features import Projection, item_features, learn_spec
 from semrec.ltr.onboarding import OnboardingData, OnboardingRanker, release_years
 from semrec.pipeline.catalogue import Catalogue
-from semrec.pipeline.recommender import Models, Recommender
+from semrec.pipeline.models import Models
+from semrec.pipeline.recommender import Recommender
 from semrec.pipeline.users import ArtifactUsers
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer, TrainData
 from semrec.scorers.described import DescribedUsersModel, attribute_values

@@ -25,7 +25,8 @@ from semrec.errors import ArtifactError
 from semrec.features import FeatureSpec, Projection
 from semrec.ltr.onboarding import OnboardingRanker
 from semrec.pipeline.catalogue import Catalogue
-from semrec.pipeline.recommender import Models, Recommender
+from semrec.pipeline.models import Models
+from semrec.pipeline.recommender import Recommender
 from semrec.pipeline.users import ArtifactUsers, flatten, unflatten
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer
 from semrec.scorers.described import DescribedUsersModel

@@ -10,14 +10,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from semrec.pipeline.recommender import Models, Recommender
+    from semrec.pipeline.models import Models
+    from semrec.pipeline.recommender import Recommender
 
 __all__ = ["Models", "Recommender"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from semrec.pipeline import recommender
+    if name == "Models":
+        from semrec.pipeline.models import Models
 
-        return getattr(recommender, name)
+        return Models
+    if name == "Recommender":
+        from semrec.pipeline.recommender import Recommender
+
+        return Recommender
     raise AttributeError(f"module 'semrec.pipeline' has no attribute {name!r}")

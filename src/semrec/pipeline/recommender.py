@@ -9,19 +9,18 @@ The library, the CLI, the HTTP service and the evaluation all call :meth:`Recomm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from semrec.config import RecommenderConfig
-from semrec.ltr.onboarding import OnboardingRanker
 from semrec.pipeline.blend import FallbackChain
 from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.context import ContextBoost
 from semrec.pipeline.handover import Handover
 from semrec.pipeline.lists import ListStage
+from semrec.pipeline.models import Models
 from semrec.pipeline.request import Request, resolve
 from semrec.pipeline.sources import (
     AttributeSource,
@@ -32,22 +31,8 @@ from semrec.pipeline.sources import (
     TextSource,
 )
 from semrec.pipeline.users import ArtifactUsers, UserLookup
-from semrec.scorers import ItemConditionalScorer, MostPopularScorer, Scorer
-from semrec.scorers.described import DescribedUsersModel
-from semrec.scorers.prior import DemographicPrior, FactorPrior
+from semrec.scorers import Scorer
 from semrec.types import Query, Recommendation
-
-
-@dataclass
-class Models:
-    """The fitted models a pipeline reads: the main scorer and the cold-start side models."""
-
-    scorer: Scorer
-    popularity: MostPopularScorer
-    conditional: ItemConditionalScorer | None = None
-    prior: DemographicPrior | FactorPrior | None = None
-    onboarding: OnboardingRanker | None = None
-    described: DescribedUsersModel | None = None
 
 
 class Recommender:
