@@ -1,7 +1,8 @@
 """Text-described new users on P2: do they beat the popular list? (served pipeline, ML-100K)
 
-Each P2 cold user describes itself truthfully, with no history: the three genres most frequent
-among its held-out items, in English or Chinese, phrased differently from semrec's own
+Each P2 cold user describes itself truthfully, with no history (P2 with 0 onboarding items: every
+interaction of the cold user is relevant, nothing is excluded): the three genres most frequent
+among its interactions, in English or Chinese, phrased differently from semrec's own
 pseudo-descriptions ("Lately I have mostly watched comedy and drama, now and then a romance.",
 "我最近常看喜剧片和剧情片，偶尔也看爱情片。"). Rows, all through ``Recommender.recommend_many``:
 
@@ -117,7 +118,7 @@ def main() -> None:
     text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
     base = {"encoder": EncoderConfig(model=args.encoder), "text": text}
     if args.tune:
-        run = prepare(pseudo_cold(data), "P2")
+        run = prepare(pseudo_cold(data), "P2", n_onboarding=0)
         grid = [
             {},
             {"item_text_weight": 0.0},
@@ -131,7 +132,7 @@ def main() -> None:
         configs = {"default": RecommenderConfig(**base)}
         configs |= {str(g): RecommenderConfig(**base, text_users=DescribedUsersConfig(**g)) for g in grid if g}
     else:
-        run = prepare(data, "P2")
+        run = prepare(data, "P2", n_onboarding=0)
         configs = {
             "default": RecommenderConfig(**base),
             "plain cosine": RecommenderConfig(**base, text_users=DescribedUsersConfig(enabled=False)),

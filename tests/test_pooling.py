@@ -13,18 +13,18 @@ def texts():
 
 
 def test_pooling_modes_change_vectors_identity_and_keep_meaning(texts):
-    default = build_encoder(EncoderConfig())
+    default = build_encoder(EncoderConfig(model="all-MiniLM-L6-v2"))
     assert "pooling" not in default.identity  # embedding caches keyed before the option stay valid
     base = default.encode(texts)
     for mode in ("max", "cls"):
-        encoder = build_encoder(EncoderConfig(pooling=mode))
+        encoder = build_encoder(EncoderConfig(model="all-MiniLM-L6-v2", pooling=mode))
         assert encoder.identity["pooling"] == mode
         vectors = encoder.encode(texts)
         assert vectors.shape == base.shape and not np.allclose(vectors, base, atol=1e-3)
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
         query = encoder.encode(["frightening horror movie"], kind="query")[0]
         assert int(np.argmax(vectors @ query)) == 0  # still a language model: horror finds horror
-    mean = build_encoder(EncoderConfig(pooling="mean")).encode(texts)
+    mean = build_encoder(EncoderConfig(model="all-MiniLM-L6-v2", pooling="mean")).encode(texts)
     np.testing.assert_allclose(mean, base, atol=1e-5)  # the model's own pooling is mean
 
 

@@ -43,7 +43,7 @@ def test_fetch_gives_the_real_movielens_100k(movielens):
 def test_p1_reproduces_the_reference_ease_and_cross_checks_ranx(movielens):
     configs = {
         "ease": RecommenderConfig(scorer="ease", scorer_config={"l2": 200.0}, handover=PLAIN),
-        "most-popular": RecommenderConfig(scorer="most-popular"),
+        "most-popular": RecommenderConfig(scorer="most-popular", handover=PLAIN),
     }
     report = evaluate(movielens, configs, "P1", encoder=HashingEncoder(EncoderConfig(model="hashing")))
     _cross_check_with_ranx(movielens)
@@ -99,7 +99,7 @@ def _cross_check_with_ranx(movielens):
 def test_p2_and_p3_reproduce_the_protocol_references(movielens):
     hashing = HashingEncoder(EncoderConfig(model="hashing"))
     configs = {
-        "most-popular": RecommenderConfig(scorer="most-popular"),
+        "most-popular": RecommenderConfig(scorer="most-popular", handover=PLAIN),
         "ease": RecommenderConfig(scorer="ease", handover=PLAIN),
     }
     p2 = evaluate(movielens, configs, "P2", encoder=hashing)

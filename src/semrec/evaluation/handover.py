@@ -141,9 +141,13 @@ def handover_curve(
             for q, t in zip(run.queries, run.times)
         ]
 
+    def alone(queries: list[Query]) -> list[Query]:  # the baselines are the scorers alone: no attributes
+        return [q.model_copy(update={"attributes": {}}) for q in queries]
+
     for name, model in models.items():
-        report.curve[name] = [ndcg(curve, model, first(curve, n)) for n in ns]
-        report.p2[name] = ndcg(exact, model, exact.queries)
+        ask = (lambda queries: queries) if name == "semrec" else alone
+        report.curve[name] = [ndcg(curve, model, ask(first(curve, n))) for n in ns]
+        report.p2[name] = ndcg(exact, model, ask(exact.queries))
     # text cold start: the genres of the 5 onboarding items as a sentence, and nothing else
     genres = dataset.items["genres"].to_numpy()
     texts = [Query(text=genre_text(genres[h])) for h in exact.histories]
