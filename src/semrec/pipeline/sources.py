@@ -157,9 +157,12 @@ class TextSource(Source):
         behaviour = self.described.score(vectors)  # (len(texts), n_fitted)
         n_fitted = behaviour.shape[1]
         for n, row in enumerate(texts):
-            combined = self.item_text_weight * standardise(cosine[n])
-            combined[:n_fitted] += standardise(behaviour[n])
-            out[row] = combined
+            # items added after fit have no behaviour yet: their text match's rank among the fitted
+            # items picks the behaviour score of the same rank (as the main scorer's fresh items)
+            fresh = quantile_map(cosine[n, :n_fitted], cosine[n, n_fitted:], behaviour[n])
+            out[row] = self.item_text_weight * standardise(cosine[n]) + standardise(
+                np.concatenate([behaviour[n], fresh])
+            )
         return out
 
     def notes(self, request: Request) -> list[str]:
