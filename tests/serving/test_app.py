@@ -242,3 +242,20 @@ def test_exports_show_no_trace_of_a_deleted_user(client, live, tmp_path):
     client.delete("/users/gdpr", headers=AUTH)
     everything = CliRunner().invoke(app, ["export", "--db", live.store.url]).stdout
     assert "gdpr" not in everything and everything.count("\n") == 13
+
+
+def test_the_serve_command_starts_and_answers_a_recommendation(catalogue, tmp_path):
+    """`semrec serve` as a user runs it (fast: a hashing-encoder artifact)."""
+    import httpx
+
+    from semrec.testing import Server, fit_tiny
+
+    model = fit_tiny(catalogue, tmp_path)
+    server = Server(model, f"sqlite:///{tmp_path / 'events.db'}")
+    try:
+        first_user = str(catalogue.interactions["user_id"].iloc[0])
+        response = httpx.post(f"{server.url}/recommend", json={"user_id": first_user, "k": 3}, timeout=10)
+        assert response.status_code == 200, response.text
+        assert len(response.json()["items"]) == 3
+    finally:
+        server.stop()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from semrec.cli.common import console, err_console, parse_mapping, store_url, user_options
+
+if TYPE_CHECKING:
+    from semrec.serving.live import LiveRecommender
 
 items_app = typer.Typer(help="Change an artifact's catalogue without refitting.", no_args_is_help=True)
 
@@ -21,7 +24,7 @@ DbOpt = Annotated[
 ApiKeyOpt = Annotated[str | None, typer.Option(envvar="SEMREC_API_KEY", help="Key for writes (env SEMREC_API_KEY).")]
 
 
-def _live(model: Path, db: str | None):
+def _live(model: Path, db: str | None) -> LiveRecommender:
     """The artifact in ``model`` with its event store, as a :class:`~semrec.serving.live.LiveRecommender`."""
     from semrec.data.fetch import cache_root
     from semrec.pipeline import Recommender
@@ -62,7 +65,7 @@ def serve(
     if not api_key:
         err_console.print(f"no --api-key / SEMREC_API_KEY given; this run's write key is: {key}", highlight=False)
     live = _live(model, db)
-    _ = live.model.encoder  # load the text encoder before taking traffic
+    _ = live.model.catalogue.encoder  # load the text encoder before taking traffic
     application = create_app(live, settings)
     gc.collect()
     gc.freeze()  # the loaded model and caches are long-lived: keep them out of every GC pass (latency tail)
