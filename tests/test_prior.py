@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from semrec.scorers.prior import DemographicPrior, FactorPrior, fit_prior, prior_from_state
+from semrec.scorers.prior import AttributedHistories, DemographicPrior, FactorPrior, fit_prior, prior_from_state
 
 
 def users_and_histories():
@@ -22,7 +22,7 @@ def test_prior_names():
 
 def test_demographic_prior_knows_the_age_groups_and_round_trips():
     users, ids, histories = users_and_histories()
-    prior = DemographicPrior.fit(users, ids, histories, 10)
+    prior = DemographicPrior.fit(AttributedHistories(users, ids, histories, 10))
     assert prior.name == "demographic-popularity"
     young, old = prior.score({"age": 22}, 10), prior.score({"age": 55}, 10)
     assert young[:5].min() > young[5:].max() and old[5:].min() > old[:5].max()
@@ -33,7 +33,7 @@ def test_demographic_prior_knows_the_age_groups_and_round_trips():
 def test_fit_prior_picks_the_factor_prior_when_lightfm_is_installed():
     pytest.importorskip("lightfm")
     users, ids, histories = users_and_histories()
-    prior = fit_prior(users, ids, histories, 10)
+    prior = fit_prior(AttributedHistories(users, ids, histories, 10))
     assert isinstance(prior, FactorPrior) and prior.name == "attribute-factors"
     clone = prior_from_state(prior.state())
     assert isinstance(clone, FactorPrior)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from semrec.frozen import FrozenConfig
 from semrec.ltr.onboarding import OnboardingConfig
 from semrec.pipeline.context import ContextConfig
 from semrec.pipeline.handover import HandoverConfig
@@ -15,14 +16,12 @@ from semrec.scorers.described import DescribedUsersConfig
 from semrec.text import EncoderConfig, TextTemplateConfig
 
 
-class RecommenderConfig(BaseModel):
+class RecommenderConfig(FrozenConfig):
     """Everything that defines a fitted recommender.
 
     The defaults are the configuration that wins semrec's protocols (README, P1-P3): the hybrid
     scorer with the learned new-user (onboarding) ranker.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     scorer: str = "hybrid"
     """Registered scorer name (:data:`semrec.scorers.SCORERS`): ``hybrid``, ``ease``, ``als``,

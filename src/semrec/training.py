@@ -18,8 +18,9 @@ from semrec.pipeline.models import Models
 from semrec.pipeline.recommender import Recommender
 from semrec.pipeline.users import ArtifactUsers
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer, TrainData
+from semrec.scorers.conditional import ItemConditionalConfig
 from semrec.scorers.described import DescribedUsersModel, attribute_values
-from semrec.scorers.prior import fit_prior
+from semrec.scorers.prior import AttributedHistories, fit_prior
 from semrec.text import EmbeddingCache, TextEncoder, TextTemplateConfig, build_encoder, render_texts
 from semrec.vocab import IdVocabulary
 
@@ -83,11 +84,13 @@ def fit_recommender(
     logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
     models = Models(scorer, MostPopularScorer().fit(data))
     needs_handover = config.handover.enabled and not scorer.handles_new_users
-    if needs_handover and len(item_vocab) <= ItemConditionalScorer.Config().max_items:
+    if needs_handover and len(item_vocab) <= ItemConditionalConfig().max_items:
         models.conditional = ItemConditionalScorer().fit(data)
     if dataset.users is not None and len(user_vocab):
         tags = items["genres"].tolist() if "genres" in items else None
-        models.prior = fit_prior(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab), tags)
+        models.prior = fit_prior(
+            AttributedHistories(dataset.users, user_vocab.ids.tolist(), histories, len(item_vocab)), tags
+        )
     if config.onboarding.enabled:
         started = time.perf_counter()
         values = ordered_values(dataset.interactions, user_vocab, item_vocab)

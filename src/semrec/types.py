@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from semrec.frozen import FrozenConfig
 
 Scalar = str | int | float | bool | None
 
@@ -35,14 +37,12 @@ class Explanation:
     reason: str = ""
 
 
-class Query(BaseModel):
+class Query(FrozenConfig):
     """Who or what to recommend for. Every field is optional: an empty query gets popular items.
 
     The pipeline resolves a query into a request (stored history, profile, context) and answers it
     through one fallback chain, whatever the entry point (library, CLI, HTTP service, evaluation).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     user_id: str | None = None
     """A known user's id: their stored history (and profile) is used; unknown ids fall back to

@@ -6,7 +6,7 @@ from semrec.config import RecommenderConfig
 from semrec.evaluation.handover import genre_text
 from semrec.pipeline import Recommender
 from semrec.pipeline.handover import HandoverConfig
-from semrec.scorers.prior import DemographicPrior
+from semrec.scorers.prior import AttributedHistories, DemographicPrior
 from semrec.text import EncoderConfig
 from semrec.types import Query
 
@@ -23,7 +23,7 @@ def test_weights_are_continuous_no_cliff_at_any_count():
 def test_demographic_prior_known_answer():
     users = pd.DataFrame({"user_id": ["a", "b", "c", "d"], "gender": ["F", "F", "M", "M"], "age": [20, 22, 60, 65]})
     histories = [np.array([0]), np.array([0, 1]), np.array([2]), np.array([2, 1])]
-    prior = DemographicPrior.fit(users, ["a", "b", "c", "d"], histories, 3)
+    prior = DemographicPrior.fit(AttributedHistories(users, ["a", "b", "c", "d"], histories, 3))
     assert prior.fields == ["gender", "age"]
     assert np.argmax(prior.score({"gender": "F"}, 3)) == 0 and np.argmax(prior.score({"gender": "M"}, 3)) == 2
     assert np.argmax(prior.score({"age": 61}, 3)) == 2 and prior.score({"planet": "Mars"}, 3) is None
@@ -54,7 +54,9 @@ def test_factor_prior_learns_attribute_preferences(tmp_path):
     users = pd.DataFrame({"user_id": [f"u{i}" for i in range(60)], "group": ["kids"] * 30 + ["adults"] * 30})
     # kids interact with items 0-4, adults with items 5-9 (each a random 3 of their 5)
     histories = [rng.choice(5, 3, replace=False) + (0 if i < 30 else 5) for i in range(60)]
-    prior = FactorPrior.fit(users, users["user_id"].tolist(), histories, 10, ["Kids"] * 5 + ["Adult"] * 5, epochs=30)
+    prior = FactorPrior.fit(
+        AttributedHistories(users, users["user_id"].tolist(), histories, 10), ["Kids"] * 5 + ["Adult"] * 5, epochs=30
+    )
     kids, adults = prior.score({"group": "kids"}, 10), prior.score({"group": "adults"}, 10)
     assert set(np.argsort(-kids)[:5]) == set(range(5)) and set(np.argsort(-adults)[:5]) == set(range(5, 10))
     assert prior.score({"planet": "Mars"}, 10) is None and prior.score({"group": "kids"}, 12).shape == (12,)

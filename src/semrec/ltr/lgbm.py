@@ -15,34 +15,34 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
+
+from semrec.frozen import FrozenConfig
 
 
-class LambdaRankConfig(BaseModel):
+class LambdaRankConfig(FrozenConfig):
     """LightGBM LambdaRank settings. The defaults are the onboarding ranker's, chosen by the folds'
     validation NDCG on ML-100K P2's train users (``python benchmarks/tune_onboarding.py``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     n_estimators: int = Field(2000, ge=10)
     """Upper bound on boosting rounds (trees); early stopping on held-out queries picks the number."""
-    early_stopping_rounds: int = Field(100, ge=1)
+    early_stopping_rounds: PositiveInt = 100
     """Stop after this many rounds without a better validation NDCG@10."""
-    learning_rate: float = Field(0.1, gt=0)
+    learning_rate: PositiveFloat = 0.1
     """Shrinkage of each tree."""
     num_leaves: int = Field(15, ge=2)
     """Leaves per tree."""
-    min_child_samples: int = Field(100, ge=1)
+    min_child_samples: PositiveInt = 100
     """Minimum candidate rows per leaf."""
-    truncation: int = Field(20, ge=1)
+    truncation: PositiveInt = 20
     """LambdaRank truncation level (pairs below this rank are not weighed)."""
-    reg_lambda: float = Field(10.0, ge=0)
+    reg_lambda: NonNegativeFloat = 10.0
     """L2 regularisation of leaf values."""
     subsample: float = Field(0.8, gt=0, le=1)
     """Share of rows bagged for each tree."""
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     """Share of features sampled for each tree."""
-    n_jobs: int = Field(2, ge=1)
+    n_jobs: PositiveInt = 2
     """LightGBM threads (scoped to the model; results are deterministic for a given count)."""
     seed: int = 42
     """Seed of bagging and feature sampling."""

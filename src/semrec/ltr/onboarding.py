@@ -36,17 +36,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import Field, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from semrec.ltr.lgbm import LambdaRankConfig, fit_lambdarank, load_boosters, predict_standardised
 from semrec.pipeline.topk import top_k
 from semrec.scorers.base import TrainData, histories_to_csr, sparse_times_dense, standardise_rows
 from semrec.scorers.hybrid import HybridConfig, HybridScorer
-from semrec.scorers.prior import DemographicPrior
+from semrec.scorers.prior import AttributedHistories, DemographicPrior
 from semrec.scorers.rules import decayed_matrix
 
 DAY = 86_400.0
@@ -76,17 +77,17 @@ class OnboardingConfig(LambdaRankConfig):
 
     enabled: bool = False
     """Fit it with the recommender (about 15 s on ML-100K) and use it for short histories."""
-    n_onboarding: int = Field(5, ge=1)
+    n_onboarding: PositiveInt = 5
     """Interactions each simulated new user reveals in training."""
-    max_history: int = Field(10, ge=1)
+    max_history: PositiveInt = 10
     """Histories of 1 .. ``max_history`` items are ranked by it (longer ones by the main scorer)."""
     candidates: int = Field(100, ge=10)
     """Candidates per request from the hybrid's new-user score + the time-aware neighbourhood."""
     folds: int = Field(5, ge=2)
     """Folds of simulated onboarding; one LightGBM model each."""
-    neighbour_days: float = Field(30.0, gt=0)
+    neighbour_days: PositiveFloat = 30.0
     """Time scale ``tau`` of the neighbourhood's arrival-time weight, in days."""
-    horizon_days: float = Field(30.0, gt=0)
+    horizon_days: PositiveFloat = 30.0
     """Requests more than this many days after the training data's last interaction are scored as
     of that point (item ages stay in the range trained on)."""
     release_field: str | None = "year"
@@ -143,6 +144,14 @@ def release_years(items: pd.DataFrame, field: str | None) -> np.ndarray | None:
     return years if np.isfinite(years).any() else None
 
 
+class Requests(NamedTuple):
+    """Onboarding requests: ``(q,)`` histories (``int64`` item positions), request times (Unix s), attributes."""
+
+    histories: Sequence[np.ndarray]
+    times: np.ndarray
+    attributes: Sequence[Mapping[str, object] | None]
+
+
 class OnboardingSignals:
     """The signals of :data:`FEATURES`, fitted on one set of users (state: plain arrays)."""
 
@@ -182,18 +191,15 @@ class OnboardingSignals:
         }
         prior = None
         if data.users is not None and len(rows):
-            prior = DemographicPrior.fit(data.users, [data.user_ids[r] for r in rows], histories, n)
+            prior = DemographicPrior.fit(
+                AttributedHistories(data.users, [data.user_ids[r] for r in rows], histories, n)
+            )
             prior = prior if prior.fields else None
         return cls(state, hybrid, prior)
 
-    def features(
-        self,
-        histories: Sequence[np.ndarray],
-        request_times: np.ndarray,
-        attributes: Sequence[Mapping[str, object] | None],
-        config: OnboardingConfig,
-    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def features(self, requests: Requests, config: OnboardingConfig) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Per-feature ``(q, n_items)`` matrices and the ``(q, n_items)`` candidate-generator score."""
+        histories, request_times, attributes = requests
         n, q = self.n_items, len(histories)
         s, h = self.state, self.hybrid
         origin, span = s["time_origin_span"]
@@ -244,15 +250,10 @@ class OnboardingSignals:
         }
         return blocks, standardise_rows(hybrid) + standardise_rows(neighbours)
 
-    def candidate_rows(
-        self,
-        histories: Sequence[np.ndarray],
-        request_times: np.ndarray,
-        attributes: Sequence[Mapping[str, object] | None],
-        config: OnboardingConfig,
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def candidate_rows(self, requests: Requests, config: OnboardingConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per history: ``(m,) int64`` candidates (history excluded) and ``(m, len(config.features)) float32`` rows."""
-        blocks, generator = self.features(histories, request_times, attributes, config)
+        blocks, generator = self.features(requests, config)
+        histories = requests.histories
         top, _ = top_k(generator.astype(np.float32), config.candidates, histories_to_csr(histories, self.n_items))
         candidates, rows = [], []
         for row in range(len(histories)):
@@ -306,7 +307,7 @@ class OnboardingRanker:
             signals = OnboardingSignals.fit(data, np.setdiff1d(everyone, fold), config)
             histories = [np.asarray(data.histories[r][:k], dtype=np.int64) for r in fold]
             times = np.array([float(data.times[r][k - 1]) for r in fold])
-            candidates, rows = signals.candidate_rows(histories, times, _attributes(data, fold), config)
+            candidates, rows = signals.candidate_rows(Requests(histories, times, _attributes(data, fold)), config)
             labels = [np.isin(c, data.histories[r][k:]).astype(np.int32) for c, r in zip(candidates, fold)]
             queries.append(list(zip(rows, labels)))
         texts, validation = [], []
@@ -347,7 +348,7 @@ class OnboardingRanker:
         attributes = attributes if attributes is not None else [None] * len(histories)
         histories = [np.asarray(h, dtype=np.int64) for h in histories]
         times = np.asarray(request_times, dtype=np.float64)
-        candidates, rows = self.signals.candidate_rows(histories, times, attributes, self.config)
+        candidates, rows = self.signals.candidate_rows(Requests(histories, times, attributes), self.config)
         return candidates, predict_standardised(self.boosters, rows, len(self.config.features))
 
     def get_state(self) -> dict[str, np.ndarray]:

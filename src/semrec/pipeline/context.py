@@ -16,18 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from semrec.errors import QueryError
+from semrec.frozen import FrozenConfig
 
 TIME_KEYS = frozenset({"time", "timestamp", "hour", "weekday"})
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class ContextConfig(BaseModel):
+class ContextConfig(FrozenConfig):
     """How much request-time context moves the ranking (0 turns the text signal off)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     text_weight: float = Field(0.75, ge=0.0, le=10.0)
     """Weight of the free-text occasion similarity (in standard deviations of the base scores)."""

@@ -19,23 +19,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
+from semrec.frozen import FrozenConfig
 from semrec.pipeline.context import standardise
 from semrec.pipeline.request import Request
 from semrec.pipeline.sources import AttributeSource, BehaviourSource, PopularSource, Source
 from semrec.scorers import ItemConditionalScorer
 
 
-class HandoverConfig(BaseModel):
+class HandoverConfig(FrozenConfig):
     """Hand-over from the prior to behaviour (``enabled=False``: the main scorer for every history)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     enabled: bool = True
-    n0: float = Field(10.0, gt=0)
+    n0: PositiveFloat = 10.0
     """Interactions at which the prior and the item-conditional model weigh the same."""
-    ramp_start: int = Field(10, ge=1)
+    ramp_start: PositiveInt = 10
     """History size where the main scorer starts to take over."""
     ramp_end: int = Field(20, ge=2)
     """History size from which the main scorer alone is used."""

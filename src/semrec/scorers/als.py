@@ -6,29 +6,28 @@ from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr
 
 
-class ALSConfig(BaseModel):
+class ALSConfig(FrozenConfig):
     """Implicit ALS hyper-parameters (defaults tuned on ML-100K P1 validation)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    factors: int = Field(128, ge=1)
+    factors: PositiveInt = 128
     """Latent dimension."""
-    regularization: float = Field(30.0, ge=0)
+    regularization: NonNegativeFloat = 30.0
     """L2 regularisation of the factors."""
-    alpha: float = Field(10.0, gt=0)
+    alpha: PositiveFloat = 10.0
     """Confidence scaling: c_ui = 1 + alpha * r_ui."""
-    iterations: int = Field(15, ge=1)
+    iterations: PositiveInt = 15
     """Alternating passes."""
     seed: int = 42
     """Seed of the factor initialisation."""
 
 
-class ALSScorer(Scorer):
+class ALSScorer(Scorer[ALSConfig]):
     """Implicit-feedback matrix factorisation by alternating least squares (``implicit`` library).
 
     Users are always folded in: a history's factors are solved exactly against the item factors
@@ -40,8 +39,6 @@ class ALSScorer(Scorer):
     """
 
     name = "als"
-    Config = ALSConfig
-    config: ALSConfig
 
     def _model(self):
         from implicit.cpu.als import AlternatingLeastSquares

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast, get_args, get_origin
 
 import numpy as np
 import scipy.sparse as sp
@@ -136,23 +136,34 @@ def cooccurrence(data: TrainData, max_items: int, name: str) -> np.ndarray:
     return (x.T @ x).toarray().astype(np.float64)
 
 
-class Scorer(ABC):
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class Scorer(ABC, Generic[ConfigT]):
     """Base class of every model.
 
-    Subclasses set ``name`` (the registry key), ``Config`` (a frozen pydantic model) and
-    implement :meth:`fit`, :meth:`score`, :meth:`get_state` and :meth:`set_state`.
+    Subclasses name their config type as the generic argument (``class EASEScorer(Scorer[EASEConfig])``;
+    it becomes :attr:`Config`), set ``name`` (the registry key) and implement :meth:`fit`,
+    :meth:`score`, :meth:`get_state` and :meth:`set_state`.
     """
 
     name: ClassVar[str]
     Config: ClassVar[type[BaseModel]]
+    config: ConfigT
     requires_embeddings: ClassVar[bool] = False
     handles_new_users: ClassVar[bool] = False
     """True when the scorer models short histories itself (the pipeline then skips its generic hand-over)."""
 
-    def __init__(self, config: BaseModel | None = None) -> None:
-        self.config = config if config is not None else self.Config()
-        if not isinstance(self.config, self.Config):
-            raise TypeError(f"{type(self).__name__} takes a {self.Config.__name__}, got {type(self.config).__name__}")
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Scorer:
+                (cls.Config,) = get_args(base)
+
+    def __init__(self, config: ConfigT | None = None) -> None:
+        if config is not None and not isinstance(config, self.Config):
+            raise TypeError(f"{type(self).__name__} takes a {self.Config.__name__}, got {type(config).__name__}")
+        self.config = config if config is not None else cast(ConfigT, self.Config())
         self.n_items: int | None = None
         self.item_embeddings: np.ndarray | None = None
 

@@ -6,21 +6,20 @@ from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import PositiveInt
 
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, Scorer, TrainData, cooccurrence
 
 
-class ItemConditionalConfig(BaseModel):
+class ItemConditionalConfig(FrozenConfig):
     """Item-conditional model hyper-parameters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    max_items: int = Field(40_000, ge=1)
+    max_items: PositiveInt = 40_000
     """Refuse catalogues larger than this: the model holds an (n_items, n_items) float32 matrix."""
 
 
-class ItemConditionalScorer(Scorer):
+class ItemConditionalScorer(Scorer[ItemConditionalConfig]):
     """The item-conditional model: ``score_j = mean_{i in history} P(j | i)``.
 
     ``P(j | i)`` = users who interacted with both / users who interacted with ``i``. Unlike EASE or
@@ -36,8 +35,6 @@ class ItemConditionalScorer(Scorer):
     """
 
     name = "item-conditional"
-    Config = ItemConditionalConfig
-    config: ItemConditionalConfig
 
     def fit(self, data: TrainData) -> Self:
         """Count co-occurrences.

@@ -30,9 +30,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, PositiveFloat, PositiveInt
 
 from semrec.data.tables import split_list
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, histories_to_csr
 
 PHRASINGS = (
@@ -42,16 +43,14 @@ PHRASINGS = (
 """Templates of the pseudo-descriptions (``{all}``: the values joined as a list)."""
 
 
-class DescribedUsersConfig(BaseModel):
+class DescribedUsersConfig(FrozenConfig):
     """Hyper-parameters of :class:`DescribedUsersModel`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     values_per_user: int = Field(3, ge=1, le=10)
     """Attribute values named in a pseudo-description (the user's most frequent ones)."""
-    neighbours: int = Field(100, ge=1)
+    neighbours: PositiveInt = 100
     """Described users a request is scored from."""
-    temperature: float = Field(0.05, gt=0)
+    temperature: PositiveFloat = 0.05
     """Softness of the neighbour weights, in cosine units."""
     max_users: int = Field(20_000, ge=10)
     """Training users described (a seeded sample above this)."""

@@ -7,26 +7,25 @@ from typing import Self
 
 import numpy as np
 import scipy.linalg
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, PositiveFloat, PositiveInt
 
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, Scorer, TrainData, cooccurrence, histories_to_csr, sparse_times_dense
 
 
-class EASEConfig(BaseModel):
+class EASEConfig(FrozenConfig):
     """EASE hyper-parameters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    l2: float = Field(200.0, gt=0)
+    l2: PositiveFloat = 200.0
     """L2 regularisation lambda (200 is best on ML-100K P1 validation)."""
-    max_items: int = Field(40_000, ge=1)
+    max_items: PositiveInt = 40_000
     """Refuse catalogues larger than this: EASE holds an (n_items, n_items) float32 matrix."""
     last_n: int | None = Field(None, ge=1)
     """Score from each history's last ``last_n`` items only (PROTOCOL.md's recency-aware baseline
     uses 20); ``None``: the whole history."""
 
 
-class EASEScorer(Scorer):
+class EASEScorer(Scorer[EASEConfig]):
     """Embarrassingly Shallow Autoencoder: a closed-form item-item model.
 
     ``P = (X^T X + lambda I)^-1``, ``B = I - P / diag(P)`` (so ``diag(B) = 0``); scores are ``x_u B``.
@@ -40,8 +39,6 @@ class EASEScorer(Scorer):
     """
 
     name = "ease"
-    Config = EASEConfig
-    config: EASEConfig
 
     def fit(self, data: TrainData) -> Self:
         """Solve for ``B``.

@@ -26,24 +26,23 @@ from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr, sparse_times_dense
 
 
-class FMConfig(BaseModel):
+class FMConfig(FrozenConfig):
     """Factorisation machine hyper-parameters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    factors: int = Field(64, ge=1)
+    factors: PositiveInt = 64
     """Dimension of every feature's latent vector."""
-    epochs: int = Field(20, ge=1)
+    epochs: PositiveInt = 20
     """Passes over the training interactions."""
-    batch_size: int = Field(1024, ge=1)
-    learning_rate: float = Field(0.005, gt=0)
+    batch_size: PositiveInt = 1024
+    learning_rate: PositiveFloat = 0.005
     """Adam step size."""
-    l2: float = Field(1e-6, ge=0)
+    l2: NonNegativeFloat = 1e-6
     """L2 penalty on the latent vectors and weights used in a batch."""
     text: bool = True
     """Use the item text embedding as dense item-side features."""
@@ -52,7 +51,7 @@ class FMConfig(BaseModel):
     seed: int = 42
 
 
-class FMScorer(Scorer):
+class FMScorer(Scorer[FMConfig]):
     """Factorisation machine (Rendle 2010) trained with BPR; see the module docstring for the features.
 
     Scores for a history ``h``: ``b_j + <u_h, q_j>``, ``u_h = sum_{i in h} V_hist[i] / sqrt(|h|)``;
@@ -60,8 +59,6 @@ class FMScorer(Scorer):
     """
 
     name = "fm"
-    Config = FMConfig
-    config: FMConfig
 
     def fit(self, data: TrainData) -> Self:
         """Train by BPR with Adam.

@@ -22,9 +22,10 @@ from typing import Self
 
 import numpy as np
 import scipy.linalg
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from semrec.errors import NotFittedError
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import (
     History,
     Scorer,
@@ -55,38 +56,36 @@ def ridge_bridge(features: np.ndarray, targets: np.ndarray, l2: float) -> np.nda
     return scipy.linalg.solve(gram, f.T @ targets.astype(np.float64), assume_a="pos").astype(np.float32)
 
 
-class HybridConfig(BaseModel):
+class HybridConfig(FrozenConfig):
     """semrec's hybrid. Defaults were chosen on validation slices carved from ML-100K train only
     (``python benchmarks/tune_hybrid.py``): the P1 validation slice for the warm weights, simulated
     onboarding of train users for the cold ones, held-out warm items for the bridge."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    l2: float = Field(200.0, gt=0)
+    l2: PositiveFloat = 200.0
     """EASE regularisation."""
     ease_decay: float = Field(0.95, gt=0, le=1)
     """History weight ``ease_decay ** age`` in the EASE score (1: plain EASE)."""
     short_rules: SequentialRulesConfig = SequentialRulesConfig()
     """Next-items rules (what follows the last few items)."""
-    short_weight: float = Field(1.0, ge=0)
+    short_weight: NonNegativeFloat = 1.0
     """Weight of the standardised short rules against the standardised EASE score (warm users)."""
     long_rules: SequentialRulesConfig = SequentialRulesConfig(window=200, gap_decay=0.99, history_decay=1.0)
     """Long-horizon rules (what users who start with these items go on to consume): new users."""
-    cold_popularity: float = Field(1.0, ge=0)
+    cold_popularity: NonNegativeFloat = 1.0
     """Weight of standardised log popularity next to the long rules (new users)."""
     warm_from: int = Field(5, ge=0)
     """Histories up to this length are scored as new users (long rules + popularity) ..."""
-    warm_at: int = Field(15, ge=1)
+    warm_at: PositiveInt = 15
     """... from this length on as known users (EASE + short rules); linear in between."""
     bridge: bool = True
     """Give items without interactions EASE columns predicted from text + side features."""
-    bridge_l2: float = Field(10.0, gt=0)
+    bridge_l2: PositiveFloat = 10.0
     """Ridge regularisation of the bridge."""
-    max_items: int = Field(20_000, ge=1)
+    max_items: PositiveInt = 20_000
     """Refuse larger catalogues: three dense (n_items, n_items) float32 matrices are held."""
 
 
-class HybridScorer(Scorer):
+class HybridScorer(Scorer[HybridConfig]):
     """Text + behaviour hybrid: recency-weighted EASE, sequential rules, and a text-to-behaviour bridge.
 
     For a history of ``n`` items, with ``z`` the within-row standardisation and
@@ -114,8 +113,6 @@ class HybridScorer(Scorer):
     """
 
     name = "hybrid"
-    Config = HybridConfig
-    config: HybridConfig
     requires_embeddings = True
     handles_new_users = True
 

@@ -7,21 +7,20 @@ from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import PositiveInt
 
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, Scorer, TrainData, histories_to_csr
 
 
-class ItemKNNConfig(BaseModel):
+class ItemKNNConfig(FrozenConfig):
     """Item-kNN hyper-parameters (PROTOCOL.md reference: cosine, K = 800)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    neighbours: int = Field(800, ge=1)
+    neighbours: PositiveInt = 800
     """Neighbours kept per item (``implicit``'s ``K``)."""
 
 
-class ItemKNNScorer(Scorer):
+class ItemKNNScorer(Scorer[ItemKNNConfig]):
     """Item-based kNN with cosine similarity (``implicit.nearest_neighbours.CosineRecommender``).
 
     Scores are ``x_u S`` with ``S`` the library's sparse top-``K`` item-item cosine matrix.
@@ -31,8 +30,6 @@ class ItemKNNScorer(Scorer):
     """
 
     name = "item-knn"
-    Config = ItemKNNConfig
-    config: ItemKNNConfig
 
     def fit(self, data: TrainData) -> Self:
         from implicit.nearest_neighbours import CosineRecommender

@@ -6,18 +6,16 @@ from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, Scorer, TrainData
 
 
-class MostPopularConfig(BaseModel):
+class MostPopularConfig(FrozenConfig):
     """MostPopular has no hyper-parameters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-class MostPopularScorer(Scorer):
+class MostPopularScorer(Scorer[MostPopularConfig]):
     """Scores each item by the number of distinct users who interacted with it (same for everyone).
 
     Attributes:
@@ -25,8 +23,6 @@ class MostPopularScorer(Scorer):
     """
 
     name = "most-popular"
-    Config = MostPopularConfig
-    config: MostPopularConfig
 
     def fit(self, data: TrainData) -> Self:
         self.n_items = data.n_items

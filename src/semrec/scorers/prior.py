@@ -20,12 +20,30 @@ References:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, SupportsFloat, SupportsIndex
 
 import numpy as np
 import pandas as pd
 
 from semrec.scorers.base import History, histories_to_csr
+
+
+@dataclass(frozen=True)
+class AttributedHistories:
+    """Training users for a prior.
+
+    Attributes:
+        users: User table (``user_id`` + attributes).
+        user_ids: External id of each history, same order as ``histories``.
+        histories: Item positions per user.
+        n_items: Catalogue size.
+    """
+
+    users: pd.DataFrame
+    user_ids: Sequence[str]
+    histories: Sequence[History]
+    n_items: int
 
 
 class DemographicPrior:
@@ -52,23 +70,16 @@ class DemographicPrior:
 
     @classmethod
     def fit(
-        cls,
-        users: pd.DataFrame,
-        user_ids: Sequence[str],
-        histories: Sequence[History],
-        n_items: int,
-        fields: Sequence[str] | None = None,
-        max_values: int = 200,
+        cls, data: AttributedHistories, fields: Sequence[str] | None = None, max_values: int = 200
     ) -> DemographicPrior:
         """Count, per attribute value, the users who interacted with each item.
 
         Args:
-            users: User table (``user_id`` + attributes).
-            user_ids: External id of each history, same order as ``histories``.
-            histories: Item positions per user.
+            data: The training users.
             fields: Attributes to use (default: every column except ``user_id``/``text`` with at most
                 ``max_values`` distinct values, or numeric).
         """
+        users, user_ids, histories, n_items = data.users, data.user_ids, data.histories, data.n_items
         table = users.set_index("user_id")
         candidates = fields or [c for c in table.columns if c not in ("text", "zip_code")]
         matrix = histories_to_csr(list(histories), n_items)
@@ -185,10 +196,7 @@ class FactorPrior:
     @classmethod
     def fit(
         cls,
-        users: pd.DataFrame,
-        user_ids: Sequence[str],
-        histories: Sequence[History],
-        n_items: int,
+        data: AttributedHistories,
         item_tags: Sequence[object] | None = None,
         components: int = 64,
         epochs: int = 40,
@@ -205,7 +213,8 @@ class FactorPrior:
 
         from semrec.data.tables import split_list
 
-        labeller = DemographicPrior.fit(users, user_ids, histories, n_items)
+        users, user_ids, histories, n_items = data.users, data.user_ids, data.histories, data.n_items
+        labeller = DemographicPrior.fit(data)
         table = users.set_index("user_id").reindex([str(u) for u in user_ids])
         user_feats = []
         for record in table.to_dict(orient="records"):
@@ -269,19 +278,13 @@ class FactorPrior:
         )
 
 
-def fit_prior(
-    users: pd.DataFrame,
-    user_ids: Sequence[str],
-    histories: Sequence[History],
-    n_items: int,
-    item_tags: Sequence[object] | None = None,
-) -> DemographicPrior | FactorPrior:
+def fit_prior(data: AttributedHistories, item_tags: Sequence[object] | None = None) -> DemographicPrior | FactorPrior:
     """The best attribute prior available: :class:`FactorPrior` when ``lightfm`` is installed, else counts."""
     try:
         import lightfm  # noqa: F401
     except ImportError:
-        return DemographicPrior.fit(users, user_ids, histories, n_items)
-    return FactorPrior.fit(users, user_ids, histories, n_items, item_tags)
+        return DemographicPrior.fit(data)
+    return FactorPrior.fit(data, item_tags)
 
 
 def prior_from_state(state: Mapping[str, np.ndarray]) -> DemographicPrior | FactorPrior:

@@ -24,8 +24,9 @@ from typing import Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, PositiveInt
 
+from semrec.frozen import FrozenConfig
 from semrec.scorers.base import History, Scorer, TrainData, check_dense_items, sparse_times_dense
 
 Normalisation = Literal["row", "sqrt-row", "none"]
@@ -107,12 +108,10 @@ def sequential_rules(
     return rules
 
 
-class SequentialRulesConfig(BaseModel):
+class SequentialRulesConfig(FrozenConfig):
     """Sequential rules hyper-parameters (defaults: best on the ML-100K P1 validation slice)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    window: int = Field(40, ge=1)
+    window: PositiveInt = 40
     """Largest gap (in interactions) between a rule's two items."""
     gap_decay: float = Field(0.9, gt=0, le=1)
     """Weight of a pair ``gap`` steps apart: ``gap_decay ** (gap - 1)``."""
@@ -120,11 +119,11 @@ class SequentialRulesConfig(BaseModel):
     """Weight of the user's item ``age`` steps back: ``history_decay ** age``."""
     normalise: Normalisation = "row"
     """Row normalisation of the rules (see :func:`sequential_rules`)."""
-    max_items: int = Field(40_000, ge=1)
+    max_items: PositiveInt = 40_000
     """Refuse larger catalogues: the rules are an (n_items, n_items) float32 matrix."""
 
 
-class SequentialRulesScorer(Scorer):
+class SequentialRulesScorer(Scorer[SequentialRulesConfig]):
     """Scores ``s_j = sum_i history_decay ** age_i * R[i, j]`` with :func:`sequential_rules` ``R``.
 
     References:
@@ -132,8 +131,6 @@ class SequentialRulesScorer(Scorer):
     """
 
     name = "sequential-rules"
-    Config = SequentialRulesConfig
-    config: SequentialRulesConfig
 
     def fit(self, data: TrainData) -> Self:
         """Count the rules.

@@ -22,6 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from semrec.errors import SemrecError
+from semrec.frozen import FrozenConfig
 from semrec.serving.live import LiveRecommender, UnknownItemError
 from semrec.serving.store import EventRecord
 from semrec.types import Query
@@ -32,10 +33,8 @@ Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+
 Scalar = str | int | float | bool | None
 
 
-class ServiceSettings(BaseModel):
+class ServiceSettings(FrozenConfig):
     """Service configuration."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     api_key: str = Field(min_length=8)
     """Key for writes and deletes (and reads when ``read_requires_key``)."""

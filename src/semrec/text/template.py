@@ -7,11 +7,12 @@ import string
 from collections.abc import Mapping
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, PositiveInt, field_validator
 
 from semrec.data.readers import is_missing
 from semrec.data.tables import split_list
 from semrec.errors import SemrecError
+from semrec.frozen import FrozenConfig
 
 
 class TemplateError(SemrecError, ValueError):
@@ -22,7 +23,7 @@ _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 _SPACES = re.compile(r"\s+")
 
 
-class TextTemplateConfig(BaseModel):
+class TextTemplateConfig(FrozenConfig):
     """How an item (or user) row becomes one text.
 
     ``template`` uses ``{field}`` placeholders; a segment in square brackets is dropped whole
@@ -31,11 +32,9 @@ class TextTemplateConfig(BaseModel):
     column except the id, as ``"column: value."``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     template: str | None = None
     """Template string, or ``None`` for all columns."""
-    max_list_items: int = Field(6, ge=1)
+    max_list_items: PositiveInt = 6
     """At most this many values of a multi-valued cell (e.g. the first 6 cast members)."""
     max_chars: int = Field(1500, ge=16)
     """Texts are cut to this many characters (the encoder truncates tokens anyway)."""
