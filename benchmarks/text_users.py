@@ -9,7 +9,10 @@ pseudo-descriptions ("Lately I have mostly watched comedy and drama, now and the
 * MostPopular: ``Query()``;
 * the attribute prior: ``Query(attributes=...)`` (age, gender, occupation);
 * plain text cosine (``text_users`` off): ``Query(text=...)``;
-* semrec's default text route (described training users + item text): ``Query(text=...)``.
+* semrec's default text route (described training users + item text): ``Query(text=...)``;
+* text + history: the same cold users in P2 proper (5 onboarding items revealed, the rest
+  relevant), described by the genres of their held-out items: the history alone (P2's own query),
+  the text alone, and both in one query.
 
 Every model is fitted on P2's train split (the cold users are never read). ``--tune`` instead runs
 the same check inside train (20% of P2's train users as pseudo-cold users, seed 7, fitted on the
@@ -17,7 +20,7 @@ rest) over a small grid of the text route's settings: what the defaults were cho
 
 Usage:
     python benchmarks/text_users.py [--encoder use-multilingual]
-    python benchmarks/text_users.py --tune
+    python benchmarks/text_users.py --tune [--grid 4,5,6]
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from semrec.data.tables import Dataset, split_list
 from semrec.evaluation.metrics import ranking_metrics
 from semrec.evaluation.runner import ProtocolRun, prepare
 from semrec.pipeline import Recommender
+from semrec.pipeline.intent import IntentConfig
 from semrec.scorers.described import DescribedUsersConfig
-from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig, build_encoder
+from semrec.text import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.types import Query
 
 CHINESE = {
@@ -86,7 +90,14 @@ def ndcg(run: ProtocolRun, model: Recommender, queries: list[Query]) -> float:
     return float(ranking_metrics(lists, run.relevant, 10)["NDCG"].mean())
 
 
-def check(run: ProtocolRun, data: Dataset, configs: dict[str, RecommenderConfig], encoder, cache) -> dict[str, float]:
+def check(
+    run: ProtocolRun,
+    data: Dataset,
+    configs: dict[str, RecommenderConfig],
+    encoder,
+    cache,
+    history_run: ProtocolRun | None = None,
+) -> dict[str, float]:
     genres = data.items["genres"].to_numpy()
     described = [top_genres(genres, relevant) for relevant in run.relevant]
     texts = {"en": [english(v) for v in described], "zh": [chinese(v) for v in described]}
@@ -98,6 +109,16 @@ def check(run: ProtocolRun, data: Dataset, configs: dict[str, RecommenderConfig]
         model = default if name == "default" else Recommender.fit(run.train, config, encoder=encoder, cache=cache)
         for language, sentences in texts.items():
             out[f"{name} text ({language})"] = ndcg(run, model, [Query(text=t) for t in sentences])
+    if history_run is not None:
+        assert history_run.train.interactions.equals(run.train.interactions), "P2 train differs by n"
+        # the same cold users after 5 interactions (P2 proper), described by their held-out items
+        held = [top_genres(genres, relevant) for relevant in history_run.relevant]
+        out["P2 n=5: history alone"] = ndcg(history_run, default, history_run.queries)
+        for language, phrase in (("en", english), ("zh", chinese)):
+            sentences = [phrase(v) for v in held]
+            out[f"P2 n=5: text alone ({language})"] = ndcg(history_run, default, [Query(text=t) for t in sentences])
+            both = [q.model_copy(update={"text": t}) for q, t in zip(history_run.queries, sentences)]
+            out[f"P2 n=5: text + history ({language})"] = ndcg(history_run, default, both)
     return out
 
 
@@ -111,33 +132,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default=EncoderConfig().model)
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument("--grid", help="with --tune: comma-separated positions of the grid to run (default: all)")
     args = parser.parse_args()
     data = load_named("movielens-100k")
     encoder = build_encoder(EncoderConfig(model=args.encoder))
     cache = EmbeddingCache(cache_root() / "embeddings")
-    text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
-    base = {"encoder": EncoderConfig(model=args.encoder), "text": text}
+    base = {"encoder": EncoderConfig(model=args.encoder), **dataset_entry("movielens-100k").config_fields()}
     if args.tune:
         run = prepare(pseudo_cold(data), "P2", n_onboarding=0)
         grid = [
-            {},
-            {"item_text_weight": 0.0},
-            {"item_text_weight": 0.25},
-            {"item_text_weight": 1.0},
-            {"neighbours": 50},
-            {"neighbours": 200},
-            {"temperature": 0.02},
-            {"temperature": 0.1},
+            {"text_users": DescribedUsersConfig(item_text_weight=0.0)},
+            {"text_users": DescribedUsersConfig(item_text_weight=1.0)},
+            {"text_users": DescribedUsersConfig(neighbours=50)},
+            {"text_users": DescribedUsersConfig(temperature=0.1)},
+            {"intent": IntentConfig(enabled=False)},
+            {"intent": IntentConfig(value_template="{value} movies", max_values=2)},
+            {"intent": IntentConfig(value_template="{value} movies", min_z=2.6)},
         ]
+        if args.grid is not None:
+            grid = [grid[int(i)] for i in args.grid.split(",")]
         configs = {"default": RecommenderConfig(**base)}
-        configs |= {str(g): RecommenderConfig(**base, text_users=DescribedUsersConfig(**g)) for g in grid if g}
+        configs |= {str(g): RecommenderConfig(**{**base, **g}) for g in grid}
     else:
         run = prepare(data, "P2", n_onboarding=0)
         configs = {
             "default": RecommenderConfig(**base),
             "plain cosine": RecommenderConfig(**base, text_users=DescribedUsersConfig(enabled=False)),
+            "no intent ordering": RecommenderConfig(**{**base, "intent": IntentConfig(enabled=False)}),
         }
-    results = check(run, data, configs, encoder, cache)
+    history_run = None if args.tune else prepare(data, "P2")
+    results = check(run, data, configs, encoder, cache, history_run)
     print(f"{'tuning inside P2 train' if args.tune else 'P2'}: {len(run.queries)} cold users, encoder {args.encoder}")
     print("| model | NDCG@10 | / MostPopular |\n|---|---|---|")
     for name, value in results.items():

@@ -11,6 +11,7 @@ from semrec.frozen import FrozenConfig
 from semrec.ltr.onboarding import OnboardingConfig
 from semrec.pipeline.context import ContextConfig
 from semrec.pipeline.handover import HandoverConfig
+from semrec.pipeline.intent import IntentConfig
 from semrec.scorers import SCORERS, Scorer, scorer_class
 from semrec.scorers.described import DescribedUsersConfig
 from semrec.text import EncoderConfig, TextTemplateConfig
@@ -40,6 +41,9 @@ class RecommenderConfig(FrozenConfig):
     text_users: DescribedUsersConfig = DescribedUsersConfig()
     """Text -> behaviour for requests known by their text: the training users' pseudo-descriptions
     (:mod:`semrec.scorers.described`)."""
+    intent: IntentConfig = IntentConfig()
+    """How the interests a request text names (matched to the catalogue's attribute values) order
+    the list, each interest with its share (:mod:`semrec.pipeline.intent`)."""
     onboarding: OnboardingConfig = OnboardingConfig(enabled=True)
     """Learned ranker for new users with 1 .. ``max_history`` interactions (LightGBM LambdaRank);
     on by default for the hybrid scorer, off for the others."""

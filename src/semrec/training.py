@@ -18,7 +18,6 @@ from semrec.pipeline.models import Models
 from semrec.pipeline.recommender import Recommender
 from semrec.pipeline.users import ArtifactUsers
 from semrec.scorers import ItemConditionalScorer, MostPopularScorer, TrainData
-from semrec.scorers.conditional import ItemConditionalConfig
 from semrec.scorers.described import DescribedUsersModel, attribute_values
 from semrec.scorers.prior import AttributedHistories, fit_prior
 from semrec.text import EmbeddingCache, TextEncoder, TextTemplateConfig, build_encoder, render_texts
@@ -84,7 +83,7 @@ def fit_recommender(
     logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
     models = Models(scorer, MostPopularScorer().fit(data))
     needs_handover = config.handover.enabled and not scorer.handles_new_users
-    if needs_handover and len(item_vocab) <= ItemConditionalConfig().max_items:
+    if needs_handover and len(item_vocab) <= ItemConditionalScorer().config.max_items:
         models.conditional = ItemConditionalScorer().fit(data)
     if dataset.users is not None and len(user_vocab):
         tags = items["genres"].tolist() if "genres" in items else None

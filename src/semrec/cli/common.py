@@ -259,7 +259,7 @@ def load_dataset(
     sep: str | None = None,
     allow_no_interactions: bool = False,
 ):
-    """The data set ``source`` names, and its recommended text template (``None`` for files).
+    """The data set ``source`` names, and the ``text``/``intent`` config fields it recommends (files: defaults).
 
     Raises:
         UsageError: Both or neither of ``--dataset`` and ``--items``/``--interactions``.
@@ -273,7 +273,7 @@ def load_dataset(
         raise UsageError("give either --dataset or --items/--interactions, not both")
     if source.dataset:
         entry = dataset_entry(source.dataset)
-        return entry.load(None, timeout), entry.text_template
+        return entry.load(None, timeout), entry
     item_columns = parse_mapping(source.item_col, "--item-col")
     if items and not interactions and allow_no_interactions:
         catalogue = load_items(items, item_columns, encoding=encoding, sep=sep)
@@ -292,6 +292,18 @@ def load_dataset(
         sep=sep,
     )
     return loaded, None
+
+
+def dataset_config(entry, text_template: str | None) -> dict[str, Any]:
+    """``text``/``intent`` fields of a RecommenderConfig: the named data set's (``entry``), else the defaults;
+    ``text_template`` overrides the template (call inside :func:`user_options`: it is validated)."""
+    from semrec.text import TextTemplateConfig
+
+    return (
+        entry.config_fields(text_template)
+        if entry is not None
+        else {"text": TextTemplateConfig(template=text_template)}
+    )
 
 
 def store_url(model: Path, db: str | None) -> str:

@@ -21,6 +21,7 @@ from semrec.cli.common import (
     check_scorer,
     console,
     data_options,
+    dataset_config,
     load_dataset,
     parse_list,
     parse_numbers,
@@ -61,19 +62,19 @@ def evaluate(
     from semrec.data.fetch import cache_root
     from semrec.evaluation.runner import METRICS
     from semrec.evaluation.runner import evaluate as run_evaluation
-    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig
+    from semrec.text import EmbeddingCache, EncoderConfig
 
     names = [check_scorer(name) for name in dict.fromkeys(parse_list(scorers))]
     if not names:
         raise UsageError("--scorers names no scorer")
     _check_k(k)
-    data, default_template = load_dataset(source)
+    data, entry = load_dataset(source)
     with user_options():
         encoder_config = EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim)
-        text = TextTemplateConfig(template=text_template or default_template)
+        fields = dataset_config(entry, text_template)
         configs = {}
         for name in names:
-            config = RecommenderConfig(scorer=name, encoder=encoder_config, text=text)
+            config = RecommenderConfig(scorer=name, encoder=encoder_config, **fields)
             if config.onboarding.enabled and protocol == "P2" and onboarding > 0:
                 # the ranker is trained on simulated onboarding of the length the protocol reveals
                 n = {"n_onboarding": onboarding, "max_history": max(config.onboarding.max_history, onboarding)}
@@ -115,15 +116,15 @@ def evaluate_diversity(
     from semrec.config import RecommenderConfig
     from semrec.data.fetch import cache_root
     from semrec.evaluation.diversity import frontier
-    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig
+    from semrec.text import EmbeddingCache, EncoderConfig
 
     values = parse_numbers(levels, "--levels", float)
     names = parse_list(rerankers)
     _check_k(k)
-    data, default_template = load_dataset(source)
+    data, entry = load_dataset(source)
     with user_options():
-        text = TextTemplateConfig(template=text_template or default_template)
-        config = RecommenderConfig(scorer=check_scorer(scorer), encoder=EncoderConfig(model=encoder), text=text)
+        fields = dataset_config(entry, text_template)
+        config = RecommenderConfig(scorer=check_scorer(scorer), encoder=EncoderConfig(model=encoder), **fields)
     report = frontier(data, config, names, values, protocol, k, cache=EmbeddingCache(cache_root() / "embeddings"))
     paths = report.write(out)
     print(report.markdown())
@@ -142,13 +143,12 @@ def evaluate_handover(
     from semrec.data.fetch import cache_root
     from semrec.data.registry import dataset_entry
     from semrec.evaluation.handover import handover_curve
-    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig
+    from semrec.text import EmbeddingCache, EncoderConfig
 
     sizes = parse_numbers(ns, "--ns", int)
     entry = dataset_entry(dataset)
     with user_options():
-        text = TextTemplateConfig(template=text_template or entry.text_template)
-        config = RecommenderConfig(encoder=EncoderConfig(model=encoder), text=text)
+        config = RecommenderConfig(encoder=EncoderConfig(model=encoder), **entry.config_fields(text_template))
     cache = EmbeddingCache(cache_root() / "embeddings")
     report = handover_curve(entry.load(None, 5.0), cache=cache, ns=sizes, config=config)
     paths = report.write(out)

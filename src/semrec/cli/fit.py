@@ -22,6 +22,7 @@ from semrec.cli.common import (
     check_scorer_params,
     console,
     data_options,
+    dataset_config,
     load_dataset,
     parse_params,
     replace,
@@ -77,19 +78,19 @@ def fit(
     from semrec.config import RecommenderConfig
     from semrec.data.fetch import cache_root
     from semrec.pipeline import Recommender
-    from semrec.text import EmbeddingCache, EncoderConfig, TextTemplateConfig
+    from semrec.text import EmbeddingCache, EncoderConfig
 
     started = time.perf_counter()
     check_new_artifact(out)
     params = parse_params(param)
     check_scorer_params(check_scorer(scorer), params)
-    data, default_template = load_dataset(source, encoding=encoding, sep=sep, allow_no_interactions=True)
+    data, entry = load_dataset(source, encoding=encoding, sep=sep, allow_no_interactions=True)
     with user_options():
         config = RecommenderConfig(
             scorer=scorer,
             scorer_config=params,
             encoder=EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim),
-            text=TextTemplateConfig(template=text_template or default_template),
+            **dataset_config(entry, text_template),
         )
         config = replace(config, handover=replace(config.handover, enabled=handover))
         if onboarding_ranker is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from semrec.data import movielens
 from semrec.data.tables import Dataset
@@ -13,19 +14,37 @@ from semrec.errors import UsageError
 
 @dataclass(frozen=True)
 class DatasetEntry:
-    """How to fetch and load one named data set, and its recommended item-text template."""
+    """How to fetch and load one named data set, and the configuration it recommends.
+
+    Attributes:
+        text_template: The item-text template (:class:`~semrec.text.TextTemplateConfig`).
+        value_template: How an attribute value is named for intent matching
+            (:class:`~semrec.pipeline.intent.IntentConfig`).
+    """
 
     fetch: Callable[..., movielens.FetchReport]
     load: Callable[..., Dataset]
     text_template: str
+    value_template: str = "{value}"
+
+    def config_fields(self, text_template: str | None = None) -> dict[str, Any]:
+        """``text`` and ``intent`` fields of a :class:`~semrec.config.RecommenderConfig` for this data set
+        (``text_template`` overrides the recommended one)."""
+        from semrec.pipeline.intent import IntentConfig
+        from semrec.text import TextTemplateConfig
+
+        return {
+            "text": TextTemplateConfig(template=text_template or self.text_template),
+            "intent": IntentConfig(value_template=self.value_template),
+        }
 
 
 DATASETS: dict[str, DatasetEntry] = {
     movielens.NAME: DatasetEntry(
-        movielens.fetch_movielens_100k, movielens.load_movielens_100k, movielens.TEXT_TEMPLATE
+        movielens.fetch_movielens_100k, movielens.load_movielens_100k, movielens.TEXT_TEMPLATE, "{value} movies"
     ),
     movielens.ML_1M.name: DatasetEntry(
-        movielens.fetch_movielens_1m, movielens.load_movielens_1m, movielens.TEXT_TEMPLATE
+        movielens.fetch_movielens_1m, movielens.load_movielens_1m, movielens.TEXT_TEMPLATE, "{value} movies"
     ),
 }
 

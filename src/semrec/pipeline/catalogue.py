@@ -103,6 +103,15 @@ class Catalogue:
             cleaned.append(stripped[:MAX_TEXT_CHARS])
         return self.embed(cleaned, "query")
 
+    def derived(self, key: str) -> Any:
+        """A structure derived from this catalogue version (``None``: not derived yet, or the catalogue changed)."""
+        return self._derived.get(key)
+
+    def derive(self, key: str, value: Any) -> Any:
+        """Keep ``value`` as derived from this catalogue version (dropped by :meth:`upsert`); returns it."""
+        self._derived[key] = value
+        return value
+
     def titles(self, item_ids: Sequence[str]) -> list[str]:
         """Display titles (``title`` column, else the id)."""
         if "titles" not in self._derived:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from semrec.pipeline.candidates import CandidateSelector
 from semrec.pipeline.catalogue import Catalogue
+from semrec.pipeline.counterfactual import history_effects
 from semrec.pipeline.explain import Explainer
+from semrec.pipeline.intent import Aspect, IntentStage
 from semrec.pipeline.request import Request
 from semrec.pipeline.rerank import Reranker, build_reranker
 from semrec.pipeline.topk import select
@@ -20,10 +24,13 @@ class ListStage:
         catalogue: The served catalogue.
         popularity: ``(n_fitted,) float`` training interaction counts (cited by explanations).
         contributions: The main scorer's exact item-item contributions, or ``None``.
+        intent: Orders the list by the interests a request text names (``None``: off).
     """
 
-    def __init__(self, catalogue: Catalogue, popularity: np.ndarray, contributions=None) -> None:
-        self.catalogue, self.popularity, self.contributions = catalogue, popularity, contributions
+    def __init__(
+        self, catalogue: Catalogue, popularity: np.ndarray, contributions=None, intent: IntentStage | None = None
+    ) -> None:
+        self.catalogue, self.popularity, self.contributions, self.intent = catalogue, popularity, contributions, intent
         self.selector = CandidateSelector(catalogue)
         self._rerankers: dict[str, Reranker] = {}
         self._explainer: Explainer | None = None
@@ -51,7 +58,13 @@ class ListStage:
         return self._explainer
 
     def finish(
-        self, request: Request, scores: np.ndarray, boost: np.ndarray, item_labels: np.ndarray, source: str
+        self,
+        request: Request,
+        scores: np.ndarray,
+        boost: np.ndarray,
+        item_labels: np.ndarray,
+        source: str,
+        rescore: Callable[[Sequence[Request]], np.ndarray] | None = None,
     ) -> Recommendation:
         """Block, take the top k (re-ranked when ``diversity > 0``) and explain.
 
@@ -60,22 +73,58 @@ class ListStage:
             boost: ``(n_items,) float32`` standardised context boost (0 where none applied).
             item_labels: ``(n_items,) str`` the component that scored each item.
             source: The component that answered the request.
+            rescore: The scores (before this stage) of other requests, for the counterfactual
+                effects that explanations cite (``None``: explanations cite no history item).
         """
         query = request.query
         reranker = self.reranker(query.reranker) if query.diversity > 0 else None
-        chosen, values = select(
-            scores, self.selector.blocked(request), query.k, query.diversity, reranker, request.history
-        )
+        blocked = self.selector.blocked(request)
+        aspects: list[Aspect] = []
+        scores, aspects, note = self._order(request, scores, blocked)
+        request.notes += [note] if note else []
+        if request.text is not None and source != "text" and not aspects and not request.text_from_profile:
+            request.notes.append(
+                "text ignored: it names no attribute value of the catalogue and the user has a history"
+            )
+        chosen, values = select(scores, blocked, query.k, query.diversity, reranker, request.history)
         if len(chosen) < query.k:
             request.notes.append(f"only {len(chosen)} items left after excluding the history, exclusions and filters")
         labels = item_labels[chosen]
         explanations = None
         if query.explain:
             explanations = []
-            for item, label in zip(chosen, labels):
+            history, effects = request.history[:0], np.zeros((0, len(chosen)), dtype=np.int64)
+            if rescore is not None and len(request.history):
+
+                def final(requests: Sequence[Request]) -> np.ndarray:
+                    rows = rescore(requests)
+                    return np.stack([self._order(r, row, blocked)[0] for r, row in zip(requests, rows)])
+
+                history, effects = history_effects(final, request, chosen, blocked)
+            for column, (item, label) in enumerate(zip(chosen, labels)):
                 moved = boost[item] > 1.0  # > 1 std: the context really lifted it
                 context = request.context
                 why = [f"fits the context '{context.text}'"] if moved and context is not None else []
-                history = request.history if label not in ("text", "most-popular") else request.history[:0]
-                explanations.append(self.explainer.explain(int(item), history, request.text, str(label), why))
+                why += self._aspect_reasons(int(item), aspects)
+                explanations.append(
+                    self.explainer.explain(int(item), history, request.text, str(label), why, effects[:, column])
+                )
         return Recommendation(self.catalogue.vocab.ids[chosen], values, source, request.notes, explanations, labels)
+
+    def _order(self, request: Request, scores: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, list[Aspect], str]:
+        """The intent ordering of a request's scores (unchanged without text or intent stage)."""
+        if request.text is None or self.intent is None:
+            return scores, [], ""
+        return self.intent.order(request.text, scores, blocked)
+
+    def _aspect_reasons(self, item: int, aspects: list[Aspect]) -> list[str]:
+        """The request's interests that ``item`` carries (the reason the intent ordering placed it)."""
+        if not aspects or self.intent is None:
+            return []
+        names, member, _ = self.intent.values()
+        return [
+            f"is {value}, which the request asks for ('{a.text}')"
+            for a in aspects
+            for value in a.values
+            if member[names.index(value), item]
+        ]

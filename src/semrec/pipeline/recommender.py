@@ -19,6 +19,7 @@ from semrec.pipeline.blend import FallbackChain
 from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.context import ContextBoost
 from semrec.pipeline.handover import Handover
+from semrec.pipeline.intent import IntentStage
 from semrec.pipeline.lists import ListStage
 from semrec.pipeline.models import Models
 from semrec.pipeline.request import Request, resolve
@@ -62,7 +63,10 @@ class Recommender:
         ]
         self.chain = FallbackChain(sources)
         self.context = ContextBoost(config.context, catalogue.text_scores)
-        self.lists = ListStage(catalogue, models.popularity.counts, getattr(models.scorer, "contributions", None))
+        intent = IntentStage(catalogue, config.intent)
+        self.lists = ListStage(
+            catalogue, models.popularity.counts, getattr(models.scorer, "contributions", None), intent
+        )
 
     @classmethod
     def fit(cls, dataset, config: RecommenderConfig | None = None, encoder=None, cache=None, progress: bool = False):
@@ -125,6 +129,11 @@ class Recommender:
             out += self._answer(requests)
         return out
 
+    def _scores(self, requests: Sequence[Request]) -> np.ndarray:
+        """Fallback chain + context boost of ``requests`` (the counterfactual re-scoring of explanations)."""
+        chain = self.chain.score(list(requests), len(self.catalogue))
+        return self.context.apply(chain.scores, [r.context for r in requests], [[] for _ in requests])[0]
+
     def _answer(self, requests: list[Request]) -> list[Recommendation]:
         chain = self.chain.score(requests, len(self.catalogue))
         scores, boost = self.context.apply(chain.scores, [r.context for r in requests], [r.notes for r in requests])
@@ -132,9 +141,8 @@ class Recommender:
         for row, request in enumerate(requests):
             answering = self.chain.sources[chain.answered_by[row]]
             request.notes += answering.notes(request)
-            if request.text is not None and answering.name != "text" and not request.text_from_profile:
-                request.notes.append("text ignored: the user has a history")
             names = np.asarray([s.label(request) for s in self.chain.sources] + [""], dtype=object)
             labels = names[chain.origin[row]]  # origin -1 -> ""
-            results.append(self.lists.finish(request, scores[row], boost[row], labels, answering.label(request)))
+            label = answering.label(request)
+            results.append(self.lists.finish(request, scores[row], boost[row], labels, label, self._scores))
         return results

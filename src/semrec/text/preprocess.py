@@ -42,6 +42,16 @@ def _jieba():
     return jieba
 
 
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` has a Chinese, Japanese or Korean run."""
+    return _CJK.search(text) is not None
+
+
+def segment(text: str) -> list[str]:
+    """jieba's words of ``text``, unnormalised, so that ``"".join(segment(t)) == t``."""
+    return list(_jieba().lcut(text))
+
+
 def tokenize(text: str, drop_stop_words: bool = True) -> list[str]:
     """Word tokens of ``text``: CJK runs segmented by jieba, other scripts by word characters.
 

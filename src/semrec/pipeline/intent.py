@@ -1,0 +1,213 @@
+"""Intent over the catalogue's own vocabulary, and several interests in one need.
+
+A request text is split into its aspects ("laptops, tablets and phones" -> three; "我最近喜欢看恐怖片
+和喜剧" -> two) at list separators and conjunctions of the languages semrec reads (Chinese words
+are found with jieba, so a conjunction inside a word does not split it). Each aspect is encoded
+with the catalogue's encoder and matched against the catalogue's attribute values (genres,
+categories, brands ...: :func:`semrec.scorers.described.attribute_values`). A value is represented
+by its name in the catalogue's words (``value_template``, e.g. ``"{value} movies"``) plus the
+centroid of the embeddings of the items that carry it (both unit-normalised, summed), so a Chinese
+or Japanese query meets an English catalogue through a multilingual encoder. An aspect matches its
+most similar value when that cosine stands out from the other values' (``z >= min_z``, the
+standard score over the values): a need-free text is about as close to every value.
+
+The matched aspects then order the list (a filter with fallback, not a new score): for each
+aspect, the items that carry its value, in the order of the request's pipeline scores (so
+history, described users and popularity still decide within an aspect); an aspect that matched
+no value (when another did) takes the request's own ranking; several aspects are interleaved
+round robin, so each named interest gets its share of the top k; the items of no aspect follow in
+score order. In a catalogue without attribute values, a need with several
+aspects retrieves each aspect by its text cosine to the item texts and interleaves those.
+
+References:
+    H. Steck. Calibrated Recommendations. RecSys 2018 (lists that keep each interest's share).
+    Y. Cen et al. Controllable Multi-Interest Framework for Recommendation. KDD 2020
+    (one retrieval per interest, then aggregation).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import Field, PositiveInt
+
+from semrec.frozen import FrozenConfig
+from semrec.pipeline.catalogue import Catalogue
+from semrec.text.preprocess import has_cjk, segment, tokenize
+
+_SEPARATORS = re.compile(
+    r"[,;/&+，、；｜|]"
+    r"|(?<!\S)(?:and|or|plus|as well as|y|e|et|ou|und|oder|o|oppure|ed)(?!\S)",
+    re.IGNORECASE,
+)
+"""List punctuation and Latin-script conjunctions (en, es, pt, fr, de, it)."""
+
+_CJK_CONJUNCTIONS = frozenset("和 与 及 以及 或 或者 还有 跟 同 と や 및 와 과".split())
+"""Conjunctions of Chinese, Japanese and Korean, matched as whole segmented words."""
+
+
+class IntentConfig(FrozenConfig):
+    """How a request text's aspects order the list (:mod:`semrec.pipeline.intent`)."""
+
+    enabled: bool = True
+    value_template: str = "{value}"
+    """How a value is named for the encoder; ``semrec fit --dataset`` uses the data set's own
+    (MovieLens: ``"{value} movies"``)."""
+    min_z: float = Field(2.3, ge=0.0)
+    """An aspect matches its most similar value when that cosine is at least this many standard
+    deviations above the mean over the values (chosen on ``benchmarks/intent.py --dev``: 19 of 20
+    development needs match their value there, 1 of 8 need-free texts matches one)."""
+    max_values: PositiveInt = 1
+    """At most this many values per aspect (each with ``z >= min_z``). The development queries do not
+    tell 1 from 2 (no second value reaches ``min_z`` there), so the default is the simpler one."""
+    max_aspects: PositiveInt = 4
+    """At most this many aspects are read from one text (the first ones)."""
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One interest named in a text: its words and the attribute values it matched (empty: none)."""
+
+    text: str
+    values: tuple[str, ...]
+    """The best values (at most ``max_values``) whose cosine has ``z >= min_z``, best first; their
+    items together make the aspect's share."""
+    z: float
+    """Standard score of the best value's cosine over all values (0 when there are fewer than 3)."""
+
+
+def split_aspects(text: str, limit: int = 4) -> list[str]:
+    """The parts of ``text`` that each name an interest (parts without content words are dropped).
+
+    >>> split_aspects("laptops, tablets and phones")
+    ['laptops', 'tablets', 'phones']
+    """
+    parts: list[str] = []
+    for chunk in _SEPARATORS.split(text):
+        if has_cjk(chunk):
+            current: list[str] = []
+            for word in segment(chunk):
+                if word.strip() in _CJK_CONJUNCTIONS:
+                    parts.append("".join(current))
+                    current = []
+                else:
+                    current.append(word)
+            parts.append("".join(current))
+        else:
+            parts.append(chunk)
+    kept = [" ".join(p.split()) for p in parts if tokenize(p)]
+    return kept[:limit]
+
+
+class IntentStage:
+    """Reads a request text's aspects and orders a score row by them.
+
+    Args:
+        catalogue: The served catalogue (values and centroids are derived once per catalogue
+            version: :meth:`Catalogue.upsert` clears them).
+        config: Its :class:`IntentConfig`.
+    """
+
+    def __init__(self, catalogue: Catalogue, config: IntentConfig) -> None:
+        self.catalogue, self.config = catalogue, config
+        self._aspects: dict[str, list[Aspect]] = {}  # recent texts (explanations re-order one text many times)
+
+    def values(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Value names, ``(n_values, n_items) bool`` membership and ``(n_values, dim)`` unit prototypes."""
+        cached = self.catalogue.derived("intent:values")
+        if cached is None:
+            from semrec.scorers.described import attribute_values
+
+            per_item = attribute_values(self.catalogue.items) or []
+            names = sorted({v for values in per_item for v in values})
+            index = {name: j for j, name in enumerate(names)}
+            member = np.zeros((len(names), len(self.catalogue)), dtype=bool)
+            for item, values in enumerate(per_item):
+                member[[index[v] for v in values], item] = True
+            member[:, list(self.catalogue.removed)] = False
+            prototypes = np.zeros((len(names), self.catalogue.embeddings.shape[1]), dtype=np.float32)
+            if names:
+                named = self.catalogue.embed([self.config.value_template.format(value=v) for v in names], "document")
+                centroids = member.astype(np.float32) @ self.catalogue.embeddings
+                prototypes = _unit(_unit(named) + _unit(centroids))
+            cached = self.catalogue.derive("intent:values", (names, member, prototypes))
+        return cached
+
+    def aspects(self, text: str) -> list[Aspect]:
+        """The aspects of ``text`` with the value each matched; one aspect when the text names one interest."""
+        if self.catalogue.derived("intent:values") is None:
+            self._aspects.clear()  # the catalogue changed
+        if text not in self._aspects:
+            if len(self._aspects) >= 256:
+                self._aspects.clear()
+            self._aspects[text] = self._read(text)
+        return self._aspects[text]
+
+    def _read(self, text: str) -> list[Aspect]:
+        parts = split_aspects(text, self.config.max_aspects) or [text]
+        names, _, prototypes = self.values()
+        out: list[Aspect] = []
+        for part, vector in zip(parts, _unit(self.catalogue.query_vectors(parts))):
+            if len(names) < 3:
+                out.append(Aspect(part, (), 0.0))
+                continue
+            cosine = prototypes @ vector
+            z = (cosine - cosine.mean()) / max(float(cosine.std()), 1e-9)
+            order = np.argsort(-z, kind="stable")
+            chosen = order[: self.config.max_values][z[order[: self.config.max_values]] >= self.config.min_z]
+            out.append(Aspect(part, tuple(names[j] for j in chosen), float(z[order[0]])))
+        return out
+
+    def order(self, text: str, scores: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, list[Aspect], str]:
+        """Scores whose descending order is the aspect-ordered list.
+
+        Args:
+            text: The request text.
+            scores: ``(n_items,) float32`` the request's pipeline scores.
+            blocked: ``(n_items,) bool`` items the request may not receive.
+
+        Returns:
+            ``(scores, aspects, note)``: the input row itself when no aspect applies (``aspects``
+            empty, ``note`` ``""``), else ``-position`` of each item in the interleaved list (items of
+            no aspect after those of every aspect) and a note naming the aspects.
+        """
+        if not self.config.enabled:
+            return scores, [], ""
+        aspects = self.aspects(text)
+        names, member, _ = self.values()
+        matched = [a for a in aspects if a.values]
+        if matched:
+            # an aspect that matched no value keeps a share ranked by the request's own scores
+            seen: dict[tuple[str, ...], Aspect] = {}
+            for aspect in aspects:
+                seen.setdefault(aspect.values, aspect)  # aspects naming the same values (or none) count once
+            used = list(seen.values())
+            masks = [member[[names.index(v) for v in a.values]].any(axis=0) if a.values else None for a in used]
+            keys = [scores if mask is None else np.where(mask, scores, np.nan) for mask in masks]
+        elif len(aspects) >= 2 and not names:
+            used = aspects  # no vocabulary: each aspect retrieves by its own text match
+            vectors = self.catalogue.query_vectors([a.text for a in used])
+            keys = list(vectors @ self.catalogue.embeddings.T)
+        else:
+            return scores, [], ""
+        n, m = len(scores), len(used)
+        position = np.full(n, np.inf)
+        for a, key in enumerate(keys):
+            key = np.where(blocked | ~np.isfinite(scores), np.nan, np.asarray(key, dtype=np.float64))
+            ranked = np.flatnonzero(~np.isnan(key))
+            ranked = ranked[np.argsort(-key[ranked], kind="stable")]
+            position[ranked] = np.minimum(position[ranked], np.arange(len(ranked)) * m + a)
+        rest = np.flatnonzero(np.isinf(position) & np.isfinite(scores))
+        rest = rest[np.argsort(-scores[rest], kind="stable")]
+        placed = position[np.isfinite(position)]
+        start = placed.max() + 1.0 if len(placed) else 0.0
+        position[rest] = start + np.arange(len(rest))
+        ordered = np.where(np.isinf(position), -np.inf, -position).astype(np.float32)
+        described = ", ".join("'" + ("' or '".join(a.values) if a.values else a.text) + "'" for a in used)
+        return ordered, used, f"the list follows the interests read from the text: {described}"
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
