@@ -16,7 +16,7 @@ labelled by their titles (the catalogue has no category column).
 texts), the value each matched and its cosine: what ``IntentConfig.min_cosine`` was chosen on.
 
 Usage:
-    python benchmarks/intent.py [--encoder use-multilingual] [--dev] [--model artifacts/ml-100k]
+    python benchmarks/intent.py [--encoder use-multilingual] [--dev] [--model artifacts/ml-100k] [--intent pool=100]
 """
 
 from __future__ import annotations
@@ -116,7 +116,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default=EncoderConfig().model)
     parser.add_argument("--dev", action="store_true")
-    parser.add_argument("--max-values", type=int, help="override IntentConfig.max_values (for --dev comparisons)")
+    parser.add_argument(
+        "--intent", action="append", default=[], help="override an IntentConfig field, e.g. --intent pool=100 (--dev)"
+    )
     parser.add_argument("--model", type=Path, help="an artifact of `semrec fit --dataset movielens-100k` (else fitted)")
     args = parser.parse_args()
     cache = EmbeddingCache(cache_root() / "embeddings")
@@ -126,9 +128,10 @@ def main() -> None:
         fields = dataset_entry("movielens-100k").config_fields()
         config = RecommenderConfig(encoder=EncoderConfig(model=args.encoder), **fields)
         model = Recommender.fit(load_named("movielens-100k"), config, cache=cache)
-    if args.max_values is not None and model.lists.intent is not None:
+    if args.intent and model.lists.intent is not None:
         intent = model.lists.intent
-        intent.config = intent.config.model_copy(update={"max_values": args.max_values})
+        update = dict(item.split("=", 1) for item in args.intent)
+        intent.config = type(intent.config)(**{**intent.config.model_dump(), **update})
     if args.dev:
         dev(model)
         return

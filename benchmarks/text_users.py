@@ -26,6 +26,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import copy
 from collections import Counter
 
 import numpy as np
@@ -37,7 +38,7 @@ from semrec.data.tables import Dataset, split_list
 from semrec.evaluation.metrics import ranking_metrics
 from semrec.evaluation.runner import ProtocolRun, prepare
 from semrec.pipeline import Recommender
-from semrec.pipeline.intent import IntentConfig
+from semrec.pipeline.intent import IntentConfig, IntentStage
 from semrec.scorers.described import DescribedUsersConfig
 from semrec.text import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.types import Query
@@ -106,7 +107,13 @@ def check(
     out["MostPopular"] = ndcg(run, default, [Query() for _ in run.queries])
     out["attribute prior"] = ndcg(run, default, [Query(attributes=q.attributes) for q in run.queries])
     for name, config in configs.items():
-        model = default if name == "default" else Recommender.fit(run.train, config, encoder=encoder, cache=cache)
+        if config.model_copy(update={"intent": configs["default"].intent}) == configs["default"]:
+            # only the serving-time intent stage differs: the fitted models are the default's
+            model = copy.copy(default)
+            model.lists = copy.copy(default.lists)
+            model.lists.intent = IntentStage(default.catalogue, config.intent)
+        else:
+            model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
         for language, sentences in texts.items():
             out[f"{name} text ({language})"] = ndcg(run, model, [Query(text=t) for t in sentences])
     if history_run is not None:
@@ -145,6 +152,9 @@ def main() -> None:
             {"text_users": DescribedUsersConfig(item_text_weight=1.0)},
             {"text_users": DescribedUsersConfig(neighbours=50)},
             {"text_users": DescribedUsersConfig(temperature=0.1)},
+            {"text_users": DescribedUsersConfig(item_text_weight=0.25)},
+            {"text_users": DescribedUsersConfig(item_text_weight=0.0, neighbours=200)},
+            {"text_users": DescribedUsersConfig(item_text_weight=0.0, neighbours=400)},
             {"intent": IntentConfig(enabled=False)},
             {"intent": IntentConfig(value_template="{value} movies", max_values=2)},
             {"intent": IntentConfig(value_template="{value} movies", min_z=2.6)},

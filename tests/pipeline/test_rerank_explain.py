@@ -136,7 +136,17 @@ def test_explanations_cite_only_history_items_whose_removal_lowers_the_item(mode
 
 
 def test_text_explanations_cite_matching_words_and_popular_cites_counts(model):
-    text = model.recommend(Query(text="haunted hotel horror", k=1, explain=True)).explanations[0]
-    assert text.item_id == "shining" and set(text.matched_words) == {"haunted", "hotel", "horror"}
+    explained = model.recommend(Query(text="haunted hotel horror", k=3, explain=True)).explanations
+    text = {e.item_id: e for e in explained}["shining"]
+    assert set(text.matched_words) == {"haunted", "hotel", "horror"}
     popular = model.recommend(Query(k=1, explain=True)).explanations[0]
     assert popular.reason == f"Popular: {popular.popularity} users interacted with it." and popular.popularity == 2
+
+
+def test_no_reason_cites_a_zero_count(model):
+    """Was: "Popular: 0 users interacted with it" for items nobody touched."""
+    model.upsert_item("brand-new", {"title": "A brand new film", "genres": "Drama"})
+    result = model.recommend(Query(k=model.n_items, explain=True))
+    reasons = {e.item_id: e.reason for e in result.explanations}
+    assert reasons["brand-new"] == "New in the catalogue: no one has interacted with it yet."
+    assert not any(r.startswith("Popular: 0 ") for r in reasons.values())

@@ -140,7 +140,7 @@ class TextSource(Source):
     name = "text"
 
     def __init__(
-        self, catalogue: Catalogue, described: DescribedUsersModel | None = None, item_text_weight: float = 0.5
+        self, catalogue: Catalogue, described: DescribedUsersModel | None = None, item_text_weight: float = 0.25
     ) -> None:
         self.catalogue, self.described, self.item_text_weight = catalogue, described, item_text_weight
 

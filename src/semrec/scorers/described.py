@@ -54,9 +54,11 @@ class DescribedUsersConfig(FrozenConfig):
     """Softness of the neighbour weights, in cosine units."""
     max_users: int = Field(20_000, ge=10)
     """Training users described (a seeded sample above this)."""
-    item_text_weight: float = Field(0.5, ge=0.0)
+    item_text_weight: float = Field(0.25, ge=0.0)
     """Weight of the plain text-to-item-text cosine added (standardised) to the standardised
-    described-user scores: what the text says about the items themselves."""
+    described-user scores: what the text says about the items themselves. Chosen on simulated
+    text-only onboarding inside P2's train users (``benchmarks/text_users.py --tune``: NDCG@10
+    en/zh 0.5592/0.5583 at 0.25 against 0.5571/0.5536 at 0, 0.5439/0.5501 at 0.5, 0.5081/0.5063 at 1)."""
     seed: int = 0
     enabled: bool = True
     """Fit the model when the catalogue has attribute values (``False``: plain text cosine only)."""
