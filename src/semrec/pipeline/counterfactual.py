@@ -33,7 +33,11 @@ def ranks(scores: np.ndarray, blocked: np.ndarray, items: np.ndarray) -> np.ndar
 
 
 def history_effects(
-    score: Callable[[Sequence[Request]], np.ndarray], request: Request, items: np.ndarray, blocked: np.ndarray
+    score: Callable[[Sequence[Request]], np.ndarray],
+    request: Request,
+    served: np.ndarray,
+    items: np.ndarray,
+    blocked: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-out effects of ``request``'s history items on ``items``.
 
@@ -41,6 +45,7 @@ def history_effects(
         score: The pipeline's final scores of requests, ``(n, n_items)`` (the same function that
             ranked ``request``).
         request: The served request.
+        served: ``(n_items,)`` its final scores (what ``score`` gives for it).
         items: ``(k,) int64`` positions of its recommended items.
         blocked: ``(n_items,) bool`` the request's blocked items (kept for every variant).
 
@@ -55,7 +60,6 @@ def history_effects(
     if not len(history) or not len(items):
         return history, np.zeros((len(history), len(items)), dtype=np.int64)
     variants = [replace(request, history=request.history[request.history != h], notes=[]) for h in history]
-    rows = score([request, *variants])
-    base = ranks(rows[0], blocked, items)
-    effects = np.stack([ranks(row, blocked, items) - base for row in rows[1:]])
+    base = ranks(served, blocked, items)
+    effects = np.stack([ranks(row, blocked, items) - base for row in score(variants)])
     return history, effects

@@ -1,10 +1,8 @@
 """Grounded explanations: every cited fact is read from the data, never generated.
 
-For an item recommended from a history, the reason cites the user's own history items that
-contribute most to its score (the scorer's exact item-item contributions when it has them,
-e.g. EASE, else text-embedding cosine) and the attribute values (genres, director, cast ...)
-the item really shares with those items. In the pipeline, the cited history items are those whose
-removal moves the item down the served ranking (:mod:`semrec.pipeline.counterfactual`). For a text
+For an item recommended from a history, the reason cites the user's own history items whose
+removal moves the item furthest down the served ranking (:mod:`semrec.pipeline.counterfactual`)
+and the attribute values (genres, director, cast ...) the item really shares with those items. For a text
 query it cites the query words found in the item's text. A fallback says the item is popular and
 how many users interacted with it (an item nobody touched is said to be new).
 """
@@ -35,8 +33,6 @@ class Explainer:
             ``text`` and the :data:`EXPLAIN_FIELDS` columns.
         item_embeddings: ``(n_items, dim) float32`` L2-normalised.
         popularity: ``(n_items,)`` users per item.
-        contributions: Optional ``f(history, item) -> (len(history),) float`` exact item-item
-            contributions of the scorer (EASE's ``B[history, item]``).
         max_cited: History items cited per explanation.
     """
 
@@ -45,7 +41,6 @@ class Explainer:
         items: pd.DataFrame,
         item_embeddings: np.ndarray,
         popularity: np.ndarray,
-        contributions=None,
         max_cited: int = 2,
     ) -> None:
         self.ids = items["item_id"].astype(str).to_numpy()
@@ -54,55 +49,39 @@ class Explainer:
         self.fields = {f: [set(split_list(v)) for v in items[f]] for f in EXPLAIN_FIELDS if f in items}
         self.embeddings = item_embeddings
         self.popularity = np.asarray(popularity)
-        self.contributions = contributions
         self.max_cited = max_cited
 
     def explain(
         self,
         item: int,
         history: np.ndarray,
+        effects: np.ndarray,
         text: str | None,
-        source: str,
         context: list[str] | None = None,
-        effects: np.ndarray | None = None,
     ) -> Explanation:
-        """Explain item position ``item`` recommended from ``history`` (positions) and/or ``text``.
+        """Explain item position ``item``.
 
         Args:
+            history: ``(h,) int64`` distinct history positions whose effects were measured.
+            effects: ``(h,)`` how far the item falls without each of them (the pipeline's
+                counterfactual, :mod:`semrec.pipeline.counterfactual`); only positive ones are cited.
+            text: The request text (its words found in the item's text are cited), or ``None``.
             context: How the request context (or the request's named interests) lifted it,
                 computed by the caller from the scores.
-            effects: ``(len(history),)`` how far the item falls without each history item (the
-                pipeline's counterfactual: :mod:`semrec.pipeline.counterfactual`); ``history``
-                must then be those distinct items. Without it: the scorer's contributions, else
-                the text cosine (for direct use of the explainer).
         """
         out = Explanation(self.ids[item], popularity=int(self.popularity[item]), context=list(context or []))
-        unique = np.asarray(history) if effects is not None else np.unique(history)
-        if effects is not None:
-            weights = np.asarray(effects, dtype=np.float64)
-            top = np.argsort(-weights, kind="stable")[: self.max_cited]
-            cited = [int(unique[j]) for j in top if weights[j] > 0]
-            out.because = [(self.ids[unique[j]], float(weights[j])) for j in top if weights[j] > 0]
-            self._shared(out, item, cited)
-        elif len(unique) and source not in ("text", "most-popular"):
-            if self.contributions is not None:
-                weights = np.asarray(self.contributions(unique, item), dtype=np.float64)
-            else:
-                weights = self.embeddings[unique] @ self.embeddings[item]
-            top = np.argsort(-weights, kind="stable")[: self.max_cited]
-            cited = [int(unique[j]) for j in top if weights[j] > 0]
-            out.because = [(self.ids[c], float(weights[list(unique).index(c)])) for c in cited]
-            self._shared(out, item, cited)
-        if text:
-            out.matched_words = sorted(words(text) & words(self.texts[item]))[:5]
-        out.reason = self._sentence(out)
-        return out
-
-    def _shared(self, out: Explanation, item: int, cited: list[int]) -> None:
+        weights = np.asarray(effects, dtype=np.float64)
+        top = [j for j in np.argsort(-weights, kind="stable")[: self.max_cited] if weights[j] > 0]
+        cited = [int(history[j]) for j in top]
+        out.because = [(self.ids[c], float(weights[j])) for c, j in zip(cited, top)]
         for name, values in self.fields.items():
             common = set().union(*(values[c] for c in cited)) & values[item] if cited else set()
             if common:
                 out.shared[name] = sorted(common)[:3]
+        if text:
+            out.matched_words = sorted(words(text) & words(self.texts[item]))[:5]
+        out.reason = self._sentence(out)
+        return out
 
     def _sentence(self, e: Explanation) -> str:
         parts = []

@@ -23,14 +23,11 @@ class ListStage:
     Args:
         catalogue: The served catalogue.
         popularity: ``(n_fitted,) float`` training interaction counts (cited by explanations).
-        contributions: The main scorer's exact item-item contributions, or ``None``.
         intent: Orders the list by the interests a request text names (``None``: off).
     """
 
-    def __init__(
-        self, catalogue: Catalogue, popularity: np.ndarray, contributions=None, intent: IntentStage | None = None
-    ) -> None:
-        self.catalogue, self.popularity, self.contributions, self.intent = catalogue, popularity, contributions, intent
+    def __init__(self, catalogue: Catalogue, popularity: np.ndarray, intent: IntentStage | None = None) -> None:
+        self.catalogue, self.popularity, self.intent = catalogue, popularity, intent
         self.selector = CandidateSelector(catalogue)
         self._rerankers: dict[str, Reranker] = {}
         self._explainer: Explainer | None = None
@@ -54,7 +51,7 @@ class ListStage:
         """The grounded explainer over this catalogue (built on first use)."""
         if self._explainer is None:
             counts = np.pad(self.popularity, (0, max(0, len(self.catalogue) - len(self.popularity))))
-            self._explainer = Explainer(self.catalogue.items, self.catalogue.embeddings, counts, self.contributions)
+            self._explainer = Explainer(self.catalogue.items, self.catalogue.embeddings, counts)
         return self._explainer
 
     def finish(
@@ -79,7 +76,6 @@ class ListStage:
         query = request.query
         reranker = self.reranker(query.reranker) if query.diversity > 0 else None
         blocked = self.selector.blocked(request)
-        aspects: list[Aspect] = []
         scores, aspects, note = self._order(request, scores, blocked)
         request.notes += [note] if note else []
         if request.text is not None and source != "text" and not aspects and not request.text_from_profile:
@@ -100,15 +96,13 @@ class ListStage:
                     rows = rescore(requests)
                     return np.stack([self._order(r, row, blocked)[0] for r, row in zip(requests, rows)])
 
-                history, effects = history_effects(final, request, chosen, blocked)
-            for column, (item, label) in enumerate(zip(chosen, labels)):
+                history, effects = history_effects(final, request, scores, chosen, blocked)
+            for column, item in enumerate(chosen):
                 moved = boost[item] > 1.0  # > 1 std: the context really lifted it
                 context = request.context
                 why = [f"fits the context '{context.text}'"] if moved and context is not None else []
                 why += self._aspect_reasons(int(item), aspects)
-                explanations.append(
-                    self.explainer.explain(int(item), history, request.text, str(label), why, effects[:, column])
-                )
+                explanations.append(self.explainer.explain(int(item), history, effects[:, column], request.text, why))
         return Recommendation(self.catalogue.vocab.ids[chosen], values, source, request.notes, explanations, labels)
 
     def _order(self, request: Request, scores: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, list[Aspect], str]:

@@ -64,9 +64,7 @@ class Recommender:
         self.chain = FallbackChain(sources)
         self.context = ContextBoost(config.context, catalogue.text_scores)
         intent = IntentStage(catalogue, config.intent)
-        self.lists = ListStage(
-            catalogue, models.popularity.counts, getattr(models.scorer, "contributions", None), intent
-        )
+        self.lists = ListStage(catalogue, models.popularity.counts, intent)
 
     @classmethod
     def fit(cls, dataset, config: RecommenderConfig | None = None, encoder=None, cache=None, progress: bool = False):
@@ -129,14 +127,15 @@ class Recommender:
             out += self._answer(requests)
         return out
 
-    def _scores(self, requests: Sequence[Request]) -> np.ndarray:
-        """Fallback chain + context boost of ``requests`` (the counterfactual re-scoring of explanations)."""
+    def _scores(self, requests: Sequence[Request], notes: list[list[str]] | None = None):
+        """``(chain, scores, boost)``: the fallback chain and its context-boosted ``(n, n_items)`` scores."""
         chain = self.chain.score(list(requests), len(self.catalogue))
-        return self.context.apply(chain.scores, [r.context for r in requests], [[] for _ in requests])[0]
+        notes = notes if notes is not None else [[] for _ in requests]
+        return (chain, *self.context.apply(chain.scores, [r.context for r in requests], notes))
 
     def _answer(self, requests: list[Request]) -> list[Recommendation]:
-        chain = self.chain.score(requests, len(self.catalogue))
-        scores, boost = self.context.apply(chain.scores, [r.context for r in requests], [r.notes for r in requests])
+        chain, scores, boost = self._scores(requests, [r.notes for r in requests])
+        rescore = lambda variants: self._scores(variants)[1]  # noqa: E731 (the explanations' counterfactuals)
         results = []
         for row, request in enumerate(requests):
             answering = self.chain.sources[chain.answered_by[row]]
@@ -144,5 +143,5 @@ class Recommender:
             names = np.asarray([s.label(request) for s in self.chain.sources] + [""], dtype=object)
             labels = names[chain.origin[row]]  # origin -1 -> ""
             label = answering.label(request)
-            results.append(self.lists.finish(request, scores[row], boost[row], labels, label, self._scores))
+            results.append(self.lists.finish(request, scores[row], boost[row], labels, label, rescore))
         return results
