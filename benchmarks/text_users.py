@@ -26,7 +26,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import copy
 from collections import Counter
 
 import numpy as np
@@ -38,7 +37,8 @@ from semrec.data.tables import Dataset, split_list
 from semrec.evaluation.metrics import ranking_metrics
 from semrec.evaluation.runner import ProtocolRun, prepare
 from semrec.pipeline import Recommender
-from semrec.pipeline.intent import IntentConfig, IntentStage
+from semrec.pipeline.intent import IntentConfig
+from semrec.pipeline.textblend import TextBlendConfig
 from semrec.scorers.described import DescribedUsersConfig
 from semrec.text import EmbeddingCache, EncoderConfig, build_encoder
 from semrec.types import Query
@@ -86,6 +86,18 @@ def chinese(values: list[str]) -> str:
     return f"我最近常看{names[0]}和{names[1]}{rest}。"
 
 
+def english_other(values: list[str]) -> str:
+    """The ``--tune`` phrasing (unlike the evaluation's, so the defaults are not chosen on it)."""
+    names = [v.lower() for v in values]
+    return "My favourites are " + (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1] + " movies"
+
+
+def chinese_other(values: list[str]) -> str:
+    """The ``--tune`` phrasing in Chinese: other genre words too (…电影 for …片)."""
+    names = [CHINESE[v].removesuffix("片") + "电影" if CHINESE[v].endswith("片") else CHINESE[v] for v in values]
+    return "我平时爱看" + "、".join(names)
+
+
 def ndcg(run: ProtocolRun, model: Recommender, queries: list[Query]) -> float:
     lists = ProtocolRun(**{**run.__dict__, "queries": queries}).lists(model, 10)
     return float(ranking_metrics(lists, run.relevant, 10)["NDCG"].mean())
@@ -97,36 +109,63 @@ def check(
     configs: dict[str, RecommenderConfig],
     encoder,
     cache,
-    history_run: ProtocolRun | None = None,
+    history_runs: list[ProtocolRun] = (),
+    phrasings=(english, chinese),
+    blend_grid: list[TextBlendConfig] = (),
 ) -> dict[str, float]:
     genres = data.items["genres"].to_numpy()
     described = [top_genres(genres, relevant) for relevant in run.relevant]
-    texts = {"en": [english(v) for v in described], "zh": [chinese(v) for v in described]}
+    texts = {"en": [phrasings[0](v) for v in described], "zh": [phrasings[1](v) for v in described]}
     out = {}
     default = Recommender.fit(run.train, configs["default"], encoder=encoder, cache=cache)
     out["MostPopular"] = ndcg(run, default, [Query() for _ in run.queries])
     out["attribute prior"] = ndcg(run, default, [Query(attributes=q.attributes) for q in run.queries])
     for name, config in configs.items():
-        if config.model_copy(update={"intent": configs["default"].intent}) == configs["default"]:
-            # only the serving-time intent stage differs: the fitted models are the default's
-            model = copy.copy(default)
-            model.lists = copy.copy(default.lists)
-            model.lists.intent = IntentStage(default.catalogue, config.intent)
+        serving = {"intent": configs["default"].intent, "text_users": configs["default"].text_users}
+        fitted_alike = config.text_users.model_copy(update=_SERVING) == configs["default"].text_users.model_copy(
+            update=_SERVING
+        )
+        if fitted_alike and config.model_copy(update=serving) == configs["default"]:
+            # only serving-time settings differ: the fitted models are the default's
+            model = Recommender(config, default.catalogue, default.users, default.models)
         else:
             model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
         for language, sentences in texts.items():
             out[f"{name} text ({language})"] = ndcg(run, model, [Query(text=t) for t in sentences])
-    if history_run is not None:
+    blends = {"": default}
+    for blend in blend_grid:
+        config = configs["default"].model_copy(update={"text_blend": blend})
+        blends[f", text_blend weight={blend.weight} half={blend.half}"] = Recommender(
+            config, default.catalogue, default.users, default.models
+        )
+    for history_run in history_runs:
         assert history_run.train.interactions.equals(run.train.interactions), "P2 train differs by n"
-        # the same cold users after 5 interactions (P2 proper), described by their held-out items
+        # the same cold users after n interactions (P2 proper), described by their held-out items
+        n = len(history_run.histories[0])
         held = [top_genres(genres, relevant) for relevant in history_run.relevant]
-        out["P2 n=5: history alone"] = ndcg(history_run, default, history_run.queries)
-        for language, phrase in (("en", english), ("zh", chinese)):
+        out[f"P2 n={n}: history alone"] = ndcg(history_run, default, history_run.queries)
+        for language, phrase in zip(("en", "zh"), phrasings):
             sentences = [phrase(v) for v in held]
-            out[f"P2 n=5: text alone ({language})"] = ndcg(history_run, default, [Query(text=t) for t in sentences])
+            out[f"P2 n={n}: text alone ({language})"] = ndcg(history_run, default, [Query(text=t) for t in sentences])
             both = [q.model_copy(update={"text": t}) for q, t in zip(history_run.queries, sentences)]
-            out[f"P2 n=5: text + history ({language})"] = ndcg(history_run, default, both)
+            for name, model in blends.items():
+                out[f"P2 n={n}: text + history ({language}){name}"] = ndcg(history_run, model, both)
     return out
+
+
+_SERVING = {"item_text_weight": 0.0, "value_weight": 0.0, "value_temperature": 1.0}
+"""Text-route settings read at request time only (a model fitted with others serves them)."""
+
+
+def _label(change: dict) -> str:
+    """``"text_users.value_weight=0.5"``: the fields a grid point sets (aliases shown by count)."""
+    parts = []
+    for field, value in change.items():
+        for name, setting in value.model_dump(exclude_defaults=True).items():
+            shown = f"{len(setting)} values" if isinstance(setting, dict) else setting
+            parts.append(f"{field}.{name}={shown}")
+        parts += [] if value.model_fields_set else [f"{field}=defaults"]
+    return ", ".join(parts)
 
 
 def pseudo_cold(data: Dataset) -> Dataset:
@@ -156,13 +195,25 @@ def main() -> None:
             {"text_users": DescribedUsersConfig(item_text_weight=0.0, neighbours=200)},
             {"text_users": DescribedUsersConfig(item_text_weight=0.0, neighbours=400)},
             {"intent": IntentConfig(enabled=False)},
-            {"intent": IntentConfig(value_template="{value} movies", max_values=2)},
-            {"intent": IntentConfig(value_template="{value} movies", min_z=2.6)},
+            {"text_users": DescribedUsersConfig(value_weight=0.0)},
+            {"text_users": DescribedUsersConfig(value_weight=0.5)},
+            {"text_users": DescribedUsersConfig(value_weight=2.0)},
+            {"text_users": DescribedUsersConfig(value_temperature=0.3)},
+            {"intent": base["intent"].model_copy(update={"value_aliases": {}})},
+            {"intent": base["intent"].model_copy(update={"order": False})},
+            {
+                "intent": base["intent"].model_copy(update={"order": False}),
+                "text_users": DescribedUsersConfig(value_weight=0.0),
+            },
+            {
+                "intent": base["intent"].model_copy(update={"order": False}),
+                "text_users": DescribedUsersConfig(value_weight=2.0),
+            },
         ]
         if args.grid is not None:
             grid = [grid[int(i)] for i in args.grid.split(",")]
         configs = {"default": RecommenderConfig(**base)}
-        configs |= {str(g): RecommenderConfig(**{**base, **g}) for g in grid}
+        configs |= {_label(g): RecommenderConfig(**{**base, **g}) for g in grid}
     else:
         run = prepare(data, "P2", n_onboarding=0)
         configs = {
@@ -170,8 +221,11 @@ def main() -> None:
             "plain cosine": RecommenderConfig(**base, text_users=DescribedUsersConfig(enabled=False)),
             "no intent ordering": RecommenderConfig(**{**base, "intent": IntentConfig(enabled=False)}),
         }
-    history_run = None if args.tune else prepare(data, "P2")
-    results = check(run, data, configs, encoder, cache, history_run)
+    source = pseudo_cold(data) if args.tune else data
+    history_runs = [prepare(source, "P2", n_onboarding=n) for n in ((2, 5, 10) if args.tune else (5,))]
+    phrasings = (english_other, chinese_other) if args.tune else (english, chinese)
+    blend_grid = [TextBlendConfig(weight=w, half=h) for w, h in ((0, 10), (0.25, 10), (1, 10), (0.5, 3), (1, 3))]
+    results = check(run, data, configs, encoder, cache, history_runs, phrasings, blend_grid if args.tune else [])
     print(f"{'tuning inside P2 train' if args.tune else 'P2'}: {len(run.queries)} cold users, encoder {args.encoder}")
     print("| model | NDCG@10 | / MostPopular |\n|---|---|---|")
     for name, value in results.items():

@@ -12,6 +12,7 @@ from semrec.ltr.onboarding import OnboardingConfig
 from semrec.pipeline.context import ContextConfig
 from semrec.pipeline.handover import HandoverConfig
 from semrec.pipeline.intent import IntentConfig
+from semrec.pipeline.textblend import TextBlendConfig
 from semrec.scorers import SCORERS, Scorer, scorer_class
 from semrec.scorers.described import DescribedUsersConfig
 from semrec.text import EncoderConfig, TextTemplateConfig
@@ -44,6 +45,9 @@ class RecommenderConfig(FrozenConfig):
     intent: IntentConfig = IntentConfig()
     """How the interests a request text names (matched to the catalogue's attribute values) order
     the list, each interest with its share (:mod:`semrec.pipeline.intent`)."""
+    text_blend: TextBlendConfig = TextBlendConfig()
+    """How much a request's text counts next to its history, by history length
+    (:mod:`semrec.pipeline.textblend`)."""
     onboarding: OnboardingConfig = OnboardingConfig(enabled=True)
     """Learned ranker for new users with 1 .. ``max_history`` interactions (LightGBM LambdaRank);
     on by default for the hybrid scorer, off for the others."""

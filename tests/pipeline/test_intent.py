@@ -6,6 +6,7 @@ import pytest
 from semrec.config import RecommenderConfig
 from semrec.pipeline import Recommender
 from semrec.pipeline.intent import IntentConfig, split_aspects
+from semrec.pipeline.textblend import TextBlendConfig
 from semrec.text import EncoderConfig
 from semrec.types import Query
 
@@ -57,17 +58,37 @@ def test_two_interests_share_the_list_round_robin(catalogue):
     assert "Horror" in genres[0] and "Romance" in genres[1]  # interleaved: horror, romance, horror, romance
 
 
-def test_a_history_with_a_text_keeps_the_history_order_within_the_named_value(catalogue):
+def test_a_history_with_a_text_is_ranked_by_both(catalogue):
     model = fit(catalogue)
     history = ["toy", "lion"]
     plain = model.recommend(Query(history=history, k=8))
     with_text = model.recommend(Query(history=history, text="horror", k=8))
-    horror = [i for i in plain.item_ids if i in {"alien", "scream", "shining"}]
-    assert list(with_text.item_ids[: len(horror)]) == horror  # the history's order among horror films
+    assert {"alien", "scream", "shining"} == set(with_text.item_ids[:3])  # the named value first
+    assert any("history and the text together (text weight 0.21)" in note for note in with_text.notes)
     assert not any("text ignored" in note for note in with_text.notes)
-    unrelated = model.recommend(Query(history=history, text="zebra crossing", k=8))
+    # without the blend, the text only orders the list: the history's order among horror films
+    config = model.config.model_copy(update={"text_blend": TextBlendConfig(weight=0.0)})
+    unblended = Recommender(config, model.catalogue, model.users, model.models)
+    ordered = unblended.recommend(Query(history=history, text="horror", k=8))
+    horror = [i for i in plain.item_ids if i in {"alien", "scream", "shining"}]
+    assert list(ordered.item_ids[:3]) == horror
+    unrelated = unblended.recommend(Query(history=history, text="zebra crossing", k=8))
     assert list(unrelated.item_ids) == list(plain.item_ids)
     assert any("text ignored" in note for note in unrelated.notes)
+
+
+def test_the_text_weight_fades_with_the_history_length():
+    config = TextBlendConfig(weight=0.25, half=10.0)
+    assert [config.text_weight(n) for n in (0, 10, 30)] == pytest.approx([0.25, 0.125, 0.0625])
+
+
+def test_an_alias_in_another_script_matches_its_value(catalogue):
+    aliases = {"Horror": ("恐怖片",), "Romance": ("爱情片",), "Animation": ("动画片",)}
+    with_aliases = fit(catalogue, value_aliases=aliases).lists.intent
+    assert [a.values for a in with_aliases.aspects("恐怖片")] == [("Horror",)]
+    assert [a.values for a in with_aliases.aspects("爱情片和动画片")] == [("Romance",), ("Animation",)]
+    without = fit(catalogue).lists.intent  # the hashing encoder shares no feature between the scripts
+    assert [a.values for a in without.aspects("恐怖片")] == [()]
 
 
 def test_without_vocabulary_each_aspect_retrieves_by_its_own_text(catalogue):

@@ -79,6 +79,33 @@ GENRES = (
 )
 
 
+GENRE_NAMES: dict[str, tuple[str, ...]] = {
+    "Action": ("动作片", "アクション映画"),
+    "Adventure": ("冒险片", "冒険映画"),
+    "Animation": ("动画片", "アニメ映画"),
+    "Children's": ("儿童片", "子供向け映画"),
+    "Comedy": ("喜剧片", "コメディ映画"),
+    "Crime": ("犯罪片", "犯罪映画"),
+    "Documentary": ("纪录片", "ドキュメンタリー映画"),
+    "Drama": ("剧情片", "ドラマ映画"),
+    "Fantasy": ("奇幻片", "ファンタジー映画"),
+    "Film-Noir": ("黑色电影", "フィルム・ノワール"),
+    "Horror": ("恐怖片", "ホラー映画"),
+    "Musical": ("歌舞片", "ミュージカル映画"),
+    "Mystery": ("悬疑片", "ミステリー映画"),
+    "Romance": ("爱情片", "恋愛映画"),
+    "Sci-Fi": ("科幻片", "SF映画"),
+    "Thriller": ("惊悚片", "スリラー映画"),
+    "War": ("战争片", "戦争映画"),
+    "Western": ("西部片", "西部劇"),
+}
+"""The genres' usual Chinese and Japanese names (what a localised film site shows), the aliases of
+:class:`~semrec.pipeline.intent.IntentConfig`. The default multilingual encoder reads Latin-script
+genre words without help (``benchmarks/intent.py --dev``), but places 剧情片 (drama) nearer Mystery
+and 惊悚片 (thriller) nearer Horror than the English genre names. Latin-script aliases were tried
+and dropped: short words then met look-alikes ("dragons" -> "drames", Drama)."""
+
+
 @dataclass
 class FetchReport:
     """What :func:`fetch_movielens_100k` did."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,14 @@ class DatasetEntry:
         text_template: The item-text template (:class:`~semrec.text.TextTemplateConfig`).
         value_template: How an attribute value is named for intent matching
             (:class:`~semrec.pipeline.intent.IntentConfig`).
+        value_aliases: Other names of the values (other languages), for the same matching.
     """
 
     fetch: Callable[..., movielens.FetchReport]
     load: Callable[..., Dataset]
     text_template: str
     value_template: str = "{value}"
+    value_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def config_fields(self, text_template: str | None = None) -> dict[str, Any]:
         """``text`` and ``intent`` fields of a :class:`~semrec.config.RecommenderConfig` for this data set
@@ -35,16 +37,24 @@ class DatasetEntry:
 
         return {
             "text": TextTemplateConfig(template=text_template or self.text_template),
-            "intent": IntentConfig(value_template=self.value_template),
+            "intent": IntentConfig(value_template=self.value_template, value_aliases=self.value_aliases),
         }
 
 
 DATASETS: dict[str, DatasetEntry] = {
     movielens.NAME: DatasetEntry(
-        movielens.fetch_movielens_100k, movielens.load_movielens_100k, movielens.TEXT_TEMPLATE, "{value} movies"
+        movielens.fetch_movielens_100k,
+        movielens.load_movielens_100k,
+        movielens.TEXT_TEMPLATE,
+        "{value} movies",
+        movielens.GENRE_NAMES,
     ),
     movielens.ML_1M.name: DatasetEntry(
-        movielens.fetch_movielens_1m, movielens.load_movielens_1m, movielens.TEXT_TEMPLATE, "{value} movies"
+        movielens.fetch_movielens_1m,
+        movielens.load_movielens_1m,
+        movielens.TEXT_TEMPLATE,
+        "{value} movies",
+        movielens.GENRE_NAMES,
     ),
 }
 

@@ -64,6 +64,14 @@ class IntentConfig(FrozenConfig):
     tell 1 from 2 (no second value reaches ``min_z`` there), so the default is the simpler one."""
     max_aspects: PositiveInt = 4
     """At most this many aspects are read from one text (the first ones)."""
+    order: bool = True
+    """Order the list by the matched aspects (``False``: values are read, for the text route, but
+    the list keeps the pipeline's order)."""
+    value_aliases: dict[str, tuple[str, ...]] = {}
+    """Other names of a value (other languages, synonyms): an aspect's cosine to a value is the best
+    over its prototype and these names' embeddings. ``semrec fit --dataset`` uses the data set's own
+    (MovieLens: the genres' usual names in six languages, :data:`semrec.data.movielens.GENRE_NAMES`).
+    Names of values the catalogue does not have are ignored."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,39 @@ class IntentStage:
             cached = self.catalogue.derive("intent:values", (names, member, prototypes))
         return cached
 
+    def aliases(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(n_aliases,) int64`` value index of each alias and their ``(n_aliases, dim)`` unit embeddings."""
+        key = f"intent:aliases:{id(self)}"  # this stage's aliases (models may share a catalogue)
+        cached = self.catalogue.derived(key)
+        if cached is None:
+            names = self.values()[0]
+            pairs = [(j, alias) for j, name in enumerate(names) for alias in self.config.value_aliases.get(name, ())]
+            vectors = np.zeros((0, self.catalogue.embeddings.shape[1]), dtype=np.float32)
+            if pairs:
+                vectors = _unit(self.catalogue.embed([alias for _, alias in pairs], "document"))
+            cached = self.catalogue.derive(key, (np.array([j for j, _ in pairs], dtype=np.int64), vectors))
+        return cached
+
+    def standard_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """``(q, n_values) float32`` how far each value stands out for unit query vectors.
+
+        The larger of two standard scores over the values: of the cosine to the values'
+        prototypes, and of the cosine to their aliases (the best alias; a value without aliases
+        counts its prototype there). Each scale is standardised on its own, so aliases do not
+        compress the prototypes' scale.
+        """
+        _, _, prototypes = self.values()
+        cosine = vectors @ prototypes.T
+        z = _standard(cosine)
+        owners, aliases = self.aliases()
+        if len(owners):
+            by_alias = vectors @ aliases.T  # (q, n_aliases)
+            best = cosine.copy()
+            for j in np.unique(owners):
+                best[:, j] = by_alias[:, owners == j].max(axis=1)
+            z = np.maximum(z, _standard(best))
+        return z
+
     def aspects(self, text: str) -> list[Aspect]:
         """The aspects of ``text`` with the value each matched; one aspect when the text names one interest."""
         if self.catalogue.derived("intent:values") is None:
@@ -147,14 +188,12 @@ class IntentStage:
 
     def _read(self, text: str) -> list[Aspect]:
         parts = split_aspects(text, self.config.max_aspects) or [text]
-        names, _, prototypes = self.values()
+        names = self.values()[0]
+        vectors = _unit(self.catalogue.query_vectors(parts))
+        if len(names) < 3:
+            return [Aspect(part, (), 0.0) for part in parts]
         out: list[Aspect] = []
-        for part, vector in zip(parts, _unit(self.catalogue.query_vectors(parts))):
-            if len(names) < 3:
-                out.append(Aspect(part, (), 0.0))
-                continue
-            cosine = prototypes @ vector
-            z = (cosine - cosine.mean()) / max(float(cosine.std()), 1e-9)
+        for part, z in zip(parts, self.standard_scores(vectors)):
             order = np.argsort(-z, kind="stable")
             chosen = order[: self.config.max_values][z[order[: self.config.max_values]] >= self.config.min_z]
             out.append(Aspect(part, tuple(names[j] for j in chosen), float(z[order[0]])))
@@ -173,7 +212,7 @@ class IntentStage:
             empty, ``note`` ``""``), else ``-position`` of each item in the interleaved list (items of
             no aspect after those of every aspect) and a note naming the aspects.
         """
-        if not self.config.enabled:
+        if not (self.config.enabled and self.config.order):
             return scores, [], ""
         aspects = self.aspects(text)
         names, member, _ = self.values()
@@ -207,6 +246,11 @@ class IntentStage:
         ordered = np.where(np.isinf(position), -np.inf, -position).astype(np.float32)
         described = ", ".join("'" + ("' or '".join(a.values) if a.values else a.text) + "'" for a in used)
         return ordered, used, f"the list follows the interests read from the text: {described}"
+
+
+def _standard(x: np.ndarray) -> np.ndarray:
+    """Row-wise standard scores."""
+    return ((x - x.mean(axis=1, keepdims=True)) / np.maximum(x.std(axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -78,10 +78,8 @@ class ListStage:
         blocked = self.selector.blocked(request)
         scores, aspects, note = self._order(request, scores, blocked)
         request.notes += [note] if note else []
-        if request.text is not None and source != "text" and not aspects and not request.text_from_profile:
-            request.notes.append(
-                "text ignored: it names no attribute value of the catalogue and the user has a history"
-            )
+        if request.text is not None and source != "text" and not (aspects or request.text_weight):
+            request.notes.append("text ignored: the user has a history and the text blend is off")
         chosen, values = select(scores, blocked, query.k, query.diversity, reranker, request.history)
         if len(chosen) < query.k:
             request.notes.append(f"only {len(chosen)} items left after excluding the history, exclusions and filters")

@@ -1,7 +1,8 @@
 """The recommendation pipeline, assembled from named components.
 
 ``history lookup -> fallback chain of sources (onboarding ranker | hand-over / main scorer | text |
-attributes | popularity) -> context boost -> candidate selection -> top-k -> re-rank -> explain``.
+attributes | popularity) -> text blend -> context boost -> intent -> candidates -> top-k -> re-rank ->
+explain``.
 The library, the CLI, the HTTP service and the evaluation all call :meth:`Recommender.recommend_many`
 (or :meth:`Recommender.recommend`, a batch of one), so what is evaluated is what is served.
 """
@@ -31,6 +32,7 @@ from semrec.pipeline.sources import (
     Source,
     TextSource,
 )
+from semrec.pipeline.textblend import TextBlend
 from semrec.pipeline.users import ArtifactUsers, UserLookup
 from semrec.scorers import Scorer
 from semrec.types import Query, Recommendation
@@ -54,16 +56,13 @@ class Recommender:
         history: Source = main
         if config.handover.enabled and models.conditional is not None and not models.scorer.handles_new_users:
             history = Handover(config.handover, main, models.conditional, attributes, popular)
+        intent = IntentStage(catalogue, config.intent)
         sources: list[Source] = [OnboardingSource(models.onboarding, catalogue)] if models.onboarding else []
-        sources += [
-            history,
-            TextSource(catalogue, models.described, config.text_users.item_text_weight),
-            *([attributes] if attributes else []),
-            popular,
-        ]
+        text = TextSource(catalogue, models.described, config.text_users, intent)
+        sources += [history, text, *([attributes] if attributes else []), popular]
         self.chain = FallbackChain(sources)
         self.context = ContextBoost(config.context, catalogue.text_scores)
-        intent = IntentStage(catalogue, config.intent)
+        self.text_blend = TextBlend(config.text_blend, text)
         self.lists = ListStage(catalogue, models.popularity.counts, intent)
 
     @classmethod
@@ -131,7 +130,8 @@ class Recommender:
         """``(chain, scores, boost)``: the fallback chain and its context-boosted ``(n, n_items)`` scores."""
         chain = self.chain.score(list(requests), len(self.catalogue))
         notes = notes if notes is not None else [[] for _ in requests]
-        return (chain, *self.context.apply(chain.scores, [r.context for r in requests], notes))
+        scores = self.text_blend.apply(chain.scores, requests, notes)
+        return (chain, *self.context.apply(scores, [r.context for r in requests], notes))
 
     def _answer(self, requests: list[Request]) -> list[Recommendation]:
         chain, scores, boost = self._scores(requests, [r.notes for r in requests])

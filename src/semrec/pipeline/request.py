@@ -35,6 +35,8 @@ class Request:
         context: The parsed context, or ``None``.
         notes: Remarks for the answer.
         text_from_profile: ``text`` came from the stored profile.
+        text_weight: The weight ``text`` had next to the history (set by
+            :class:`~semrec.pipeline.textblend.TextBlend`; 0: it did not count there).
     """
 
     query: Query
@@ -44,6 +46,7 @@ class Request:
     context: RequestContext | None = None
     notes: list[str] = field(default_factory=list)
     text_from_profile: bool = False
+    text_weight: float = 0.0
 
     @property
     def request_time(self) -> float | None:

@@ -17,9 +17,10 @@ import numpy as np
 from semrec.ltr.onboarding import OnboardingRanker
 from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.context import standardise
+from semrec.pipeline.intent import IntentStage
 from semrec.pipeline.request import Request
 from semrec.scorers import MostPopularScorer, Scorer, content_profiles
-from semrec.scorers.described import DescribedUsersModel
+from semrec.scorers.described import DescribedUsersConfig, DescribedUsersModel
 from semrec.scorers.prior import DemographicPrior, FactorPrior
 
 
@@ -133,16 +134,28 @@ class TextSource(Source):
     """Requests known by their text (a self-description or a need).
 
     With a :class:`~semrec.scorers.described.DescribedUsersModel`: ``z(described users) +
-    item_text_weight * z(cos(text, item texts))``, what people who describe themselves alike
-    consume, moved towards items whose own text matches. Without one: the plain cosine.
+    value_weight * z(value route) + item_text_weight * z(cos(text, item texts))``: what people who
+    describe themselves alike consume, what people whose own most frequent attribute values are the
+    ones the text names consume (when it names any: read by ``intent``), moved towards items whose
+    own text matches. Without one: the plain cosine.
     """
 
     name = "text"
 
     def __init__(
-        self, catalogue: Catalogue, described: DescribedUsersModel | None = None, item_text_weight: float = 0.25
+        self,
+        catalogue: Catalogue,
+        described: DescribedUsersModel | None = None,
+        config: DescribedUsersConfig | None = None,
+        intent: IntentStage | None = None,
     ) -> None:
-        self.catalogue, self.described, self.item_text_weight = catalogue, described, item_text_weight
+        self.catalogue, self.described = catalogue, described
+        self.config = config or DescribedUsersConfig()
+        self.intent = intent if intent is not None and intent.config.enabled else None
+
+    def named_values(self, text: str) -> list[str]:
+        """The attribute values ``text`` names (its aspects' matches; empty without an intent stage)."""
+        return [] if self.intent is None else [v for a in self.intent.aspects(text) for v in a.values]
 
     def score(self, requests: Sequence[Request]) -> np.ndarray:
         out = _empty(len(requests), len(self.catalogue))
@@ -155,14 +168,19 @@ class TextSource(Source):
             out[list(texts)] = cosine
             return out
         behaviour = self.described.score(vectors)  # (len(texts), n_fitted)
+        weight = self.config.value_weight
+        named = [self.named_values(text) if weight > 0 else [] for text in texts.values()]
+        by_values = self.described.score_values(named, self.config.value_temperature)  # 0 where none named
         n_fitted = behaviour.shape[1]
         for n, row in enumerate(texts):
-            # items added after fit have no behaviour yet: their text match's rank among the fitted
-            # items picks the behaviour score of the same rank (as the main scorer's fresh items)
-            fresh = quantile_map(cosine[n, :n_fitted], cosine[n, n_fitted:], behaviour[n])
-            out[row] = self.item_text_weight * standardise(cosine[n]) + standardise(
-                np.concatenate([behaviour[n], fresh])
-            )
+            parts = [(1.0, behaviour[n]), (weight, by_values[n])] if by_values[n].any() else [(1.0, behaviour[n])]
+            total = self.config.item_text_weight * standardise(cosine[n])
+            for w, part in parts:
+                # items added after fit have no behaviour yet: their text match's rank among the fitted
+                # items picks the behaviour score of the same rank (as the main scorer's fresh items)
+                fresh = quantile_map(cosine[n, :n_fitted], cosine[n, n_fitted:], part)
+                total = total + w * standardise(np.concatenate([part, fresh]))
+            out[row] = total
         return out
 
     def notes(self, request: Request) -> list[str]:

@@ -59,6 +59,13 @@ class DescribedUsersConfig(FrozenConfig):
     described-user scores: what the text says about the items themselves. Chosen on simulated
     text-only onboarding inside P2's train users (``benchmarks/text_users.py --tune``: NDCG@10
     en/zh 0.5592/0.5583 at 0.25 against 0.5571/0.5536 at 0, 0.5439/0.5501 at 0.5, 0.5081/0.5063 at 1)."""
+    value_weight: float = Field(1.0, ge=0.0)
+    """Weight of the value route (standardised, added): when the request's text names attribute
+    values (read by :class:`~semrec.pipeline.intent.IntentStage`), the training users whose own
+    most frequent values overlap them most (``exp((overlap - max) / value_temperature)``), and what
+    they interacted with. 0: off."""
+    value_temperature: PositiveFloat = 0.1
+    """Softness of the value route's user weights, in units of named values shared."""
     seed: int = 0
     enabled: bool = True
     """Fit the model when the catalogue has attribute values (``False``: plain text cosine only)."""
@@ -101,27 +108,38 @@ class DescribedUsersModel:
             (user, phrasing)).
         owners: ``(n_described,) int64`` row of :attr:`matrix` each description belongs to.
         matrix: ``(n_users, n_items) float32`` CSR of the described users' interactions.
+        values: The attribute value names, the columns of :attr:`profiles`.
+        profiles: ``(n_users, n_values) float32``, 1 for each of a user's most frequent values.
     """
 
     def __init__(
-        self, config: DescribedUsersConfig, vectors: np.ndarray, owners: np.ndarray, matrix: sp.csr_matrix
+        self,
+        config: DescribedUsersConfig,
+        vectors: np.ndarray,
+        owners: np.ndarray,
+        matrix: sp.csr_matrix,
+        values: Sequence[str] = (),
+        profiles: np.ndarray | None = None,
     ) -> None:
         self.config, self.vectors, self.owners, self.matrix = config, vectors, owners, matrix
+        self.values = list(values)
+        self.profiles = np.zeros((matrix.shape[0], 0), dtype=np.float32) if profiles is None else profiles
 
     @staticmethod
     def descriptions(
         histories: Sequence[History], item_values: Sequence[Sequence[str]], config: DescribedUsersConfig
-    ) -> tuple[list[str], list[int]]:
-        """``(texts, user rows)``: the pseudo-descriptions of each user that has attribute values."""
-        texts, rows = [], []
+    ) -> tuple[list[str], list[int], list[list[str]]]:
+        """``(texts, user rows, top values per user)``: the pseudo-descriptions of each user that has
+        attribute values, and every user's most frequent values."""
+        texts, rows, tops = [], [], []
         for row, history in enumerate(histories):
             counts = Counter(v for item in np.unique(history) for v in item_values[item])
             top = [v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: config.values_per_user]]
-            if top:
-                for text in describe(top):
-                    texts.append(text)
-                    rows.append(row)
-        return texts, rows
+            tops.append(top)
+            for text in describe(top) if top else []:
+                texts.append(text)
+                rows.append(row)
+        return texts, rows, tops
 
     @classmethod
     def fit(
@@ -148,11 +166,41 @@ class DescribedUsersModel:
         if len(users) > config.max_users:
             picked = np.random.default_rng(config.seed).choice(len(users), config.max_users, replace=False)
             users = [users[i] for i in np.sort(picked)]
-        texts, rows = cls.descriptions(users, item_values, config)
+        texts, rows, tops = cls.descriptions(users, item_values, config)
         if not texts:
             return None
         vectors = np.asarray(encode(texts), dtype=np.float32)
-        return cls(config, vectors, np.asarray(rows, dtype=np.int64), histories_to_csr(users, n_items))
+        values = sorted({v for top in tops for v in top})
+        column = {v: j for j, v in enumerate(values)}
+        profiles = np.zeros((len(users), len(values)), dtype=np.float32)
+        for row, top in enumerate(tops):
+            profiles[row, [column[v] for v in top]] = 1.0
+        matrix = histories_to_csr(users, n_items)
+        return cls(config, vectors, np.asarray(rows, dtype=np.int64), matrix, values, profiles)
+
+    def score_values(self, named: Sequence[Sequence[str]], temperature: float | None = None) -> np.ndarray:
+        """Scores of every item for requests that name attribute values (the value route).
+
+        Args:
+            named: Per request, the attribute values its text names (values the model does not
+                know are ignored).
+            temperature: Softness of the user weights (``None``: the fitted ``value_temperature``).
+
+        Returns:
+            ``(len(named), n_items) float32``: the share of the training users who name the most
+            of the same values (softmax over the overlap, ``value_temperature``) that interacted
+            with each item, in [0, 1]; a row of zeros where no named value is known.
+        """
+        out = np.zeros((len(named), self.matrix.shape[1]), dtype=np.float32)
+        column = {v: j for j, v in enumerate(self.values)}
+        for row, values in enumerate(named):
+            wanted = [column[v] for v in values if v in column]
+            if not wanted:
+                continue
+            overlap = self.profiles[:, wanted].sum(axis=1)
+            weights = np.exp((overlap - overlap.max()) / (temperature or self.config.value_temperature))
+            out[row] = self.matrix.T @ (weights / weights.sum())
+        return out
 
     def score(self, queries: np.ndarray) -> np.ndarray:
         """Scores of every item for each query vector.
@@ -186,6 +234,8 @@ class DescribedUsersModel:
             "indices": m.indices,
             "shape": np.asarray(m.shape, dtype=np.int64),
             "config": np.array(self.config.model_dump_json()),
+            "values": np.asarray(self.values, dtype=str),
+            "profiles": self.profiles,
         }
 
     @classmethod
@@ -195,4 +245,5 @@ class DescribedUsersModel:
         data = np.ones(len(state["indices"]), dtype=np.float32)
         matrix = sp.csr_matrix((data, state["indices"], state["indptr"]), shape=shape)
         config = DescribedUsersConfig.model_validate_json(str(state["config"]))
-        return cls(config, state["vectors"], state["owners"], matrix)
+        values = [str(v) for v in state["values"]] if "values" in state else []
+        return cls(config, state["vectors"], state["owners"], matrix, values, state.get("profiles"))
