@@ -35,6 +35,7 @@ from pydantic import Field, PositiveInt
 
 from semrec.frozen import FrozenConfig
 from semrec.pipeline.catalogue import Catalogue
+from semrec.pipeline.context import standardise
 from semrec.text.preprocess import has_cjk, segment, tokenize
 
 _SEPARATORS = re.compile(
@@ -70,7 +71,7 @@ class IntentConfig(FrozenConfig):
     value_aliases: dict[str, tuple[str, ...]] = {}
     """Other names of a value (other languages, synonyms): an aspect's cosine to a value is the best
     over its prototype and these names' embeddings. ``semrec fit --dataset`` uses the data set's own
-    (MovieLens: the genres' usual names in six languages, :data:`semrec.data.movielens.GENRE_NAMES`).
+    (MovieLens: the genres' usual Chinese and Japanese names, :data:`semrec.data.movielens.GENRE_NAMES`).
     Names of values the catalogue does not have are ignored."""
 
 
@@ -249,8 +250,8 @@ class IntentStage:
 
 
 def _standard(x: np.ndarray) -> np.ndarray:
-    """Row-wise standard scores."""
-    return ((x - x.mean(axis=1, keepdims=True)) / np.maximum(x.std(axis=1, keepdims=True), 1e-9)).astype(np.float32)
+    """Row-wise :func:`~semrec.pipeline.context.standardise`."""
+    return np.stack([standardise(row) for row in x]) if len(x) else x.astype(np.float32)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -173,9 +173,10 @@ class TextSource(Source):
         by_values = self.described.score_values(named, self.config.value_temperature)  # 0 where none named
         n_fitted = behaviour.shape[1]
         for n, row in enumerate(texts):
-            parts = [(1.0, behaviour[n]), (weight, by_values[n])] if by_values[n].any() else [(1.0, behaviour[n])]
             total = self.config.item_text_weight * standardise(cosine[n])
-            for w, part in parts:
+            for w, part in ((1.0, behaviour[n]), (weight, by_values[n])):
+                if not part.any():
+                    continue  # the value route where the text names no value
                 # items added after fit have no behaviour yet: their text match's rank among the fitted
                 # items picks the behaviour score of the same rank (as the main scorer's fresh items)
                 fresh = quantile_map(cosine[n, :n_fitted], cosine[n, n_fitted:], part)

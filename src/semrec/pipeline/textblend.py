@@ -59,14 +59,16 @@ class TextBlend:
         if not rows:
             return scores
         out = np.array(scores, dtype=np.float32, copy=True)
-        text = self.text.score([requests[r] for r in rows])  # (len(rows), n_items), NaN: cannot score
-        for n, row in enumerate(rows):
-            if np.isnan(text[n]).all():
+        # the text route reads only the text: score each distinct text once (an explanation's
+        # counterfactual variants all carry the same text)
+        first = {requests[r].text: r for r in reversed(rows)}
+        scored = dict(zip(first, self.text.score([requests[r] for r in first.values()])))
+        for row in rows:
+            text = scored[requests[row].text]  # (n_items,), NaN: cannot score
+            if np.isnan(text).all():
                 continue
             weight = requests[row].text_weight = self.config.text_weight(len(requests[row].history))
             finite = np.isfinite(scores[row])
-            out[row] = np.where(
-                finite, standardise(scores[row]) + weight * np.nan_to_num(standardise(text[n])), -np.inf
-            )
+            out[row] = np.where(finite, standardise(scores[row]) + weight * np.nan_to_num(standardise(text)), -np.inf)
             notes[row].append(f"ranked by the history and the text together (text weight {weight:.2f})")
         return out
