@@ -20,9 +20,13 @@ class Explanation:
     Attributes:
         item_id: The recommended item.
         because: ``[(history item_id, weight)]``, the history items that support it most
-            (weight: the item-item contribution to the score, or a cosine in [-1, 1]).
+            (weight: how many places the item falls in the served ranking without that history
+            item, > 0: :mod:`semrec.pipeline.counterfactual`).
         shared: ``{attribute: [values]}`` the item shares with the cited history items.
-        matched_words: Query words that occur in the item's text.
+        matched_words: Query words that occur in the item's text and whose removal from the
+            query text lowers the item (it falls, or keeps its place at a lower score).
+        interests: Interests read from the query text (its aspects) that the item carries and
+            whose removal from the text lowers it, as ``matched_words``.
         popularity: Number of users who interacted with the item (training data).
         context: How the request context lifted the item (e.g. "fits the context 'rainy Sunday'").
         reason: One sentence built from the facts above only.
@@ -32,6 +36,7 @@ class Explanation:
     because: list[tuple[str, float]] = field(default_factory=list)
     shared: dict[str, list[str]] = field(default_factory=dict)
     matched_words: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
     popularity: int = 0
     context: list[str] = field(default_factory=list)
     reason: str = ""

@@ -45,7 +45,10 @@ def test_a_named_value_puts_its_items_first_in_score_order(catalogue):
     result = model.recommend(Query(text="horror", k=3, explain=True))
     assert all("Horror" in g for g in genres_of(model, result))
     assert any("'Horror'" in note for note in result.notes)
-    assert all("is Horror, which the request asks for" in e.reason for e in result.explanations)
+    reasons = {i: e.reason for i, e in zip(result.item_ids, result.explanations)}
+    # cited only where the text raised the item: without it (the popular list) scream and alien tie
+    # the top (2 users each, as toy, lion and titanic), places as good as theirs here
+    assert {i for i, r in reasons.items() if "is Horror, which the request asks for ('horror')" in r} == {"shining"}
     off = fit(catalogue, enabled=False).recommend(Query(text="horror", k=3))
     assert not any("interests read from the text" in note for note in off.notes)
 

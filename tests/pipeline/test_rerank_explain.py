@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from semrec.config import RecommenderConfig
 from semrec.pipeline import Recommender
+from semrec.pipeline.counterfactual import without_part
 from semrec.pipeline.handover import HandoverConfig
 from semrec.pipeline.rerank import (
     CalibratedReranker,
@@ -135,10 +136,22 @@ def test_explanations_cite_only_history_items_whose_removal_lowers_the_item(mode
     assert cited_any >= 1
 
 
-def test_text_explanations_cite_matching_words_and_popular_cites_counts(model):
-    explained = model.recommend(Query(text="haunted hotel horror", k=3, explain=True)).explanations
-    text = {e.item_id: e for e in explained}["shining"]
-    assert set(text.matched_words) == {"haunted", "hotel", "horror"}
+def test_text_explanations_cite_only_words_and_interests_whose_removal_lowers_the_item(model):
+    text = "haunted hotel horror"
+    explained = {e.item_id: e for e in model.recommend(Query(text=text, k=3, explain=True)).explanations}
+    # served: scream, alien, shining; without "horror" ("haunted hotel"): alien, scream, shining;
+    # without "haunted" or "hotel" the list does not change, so neither word is cited
+    assert (
+        explained["scream"].matched_words == ["horror"] and explained["scream"].reason == "Matches your words: horror."
+    )
+    assert explained["shining"].interests == [text] and explained["shining"].matched_words == []
+    full = list(model.recommend(Query(text=text, k=8)).item_ids)
+    for item, e in explained.items():
+        rest = text
+        for part in [*e.interests, *e.matched_words]:
+            rest = without_part(rest, part) if rest is not None else None
+        after = list(model.recommend(Query(text=rest, k=8)).item_ids)
+        assert not (e.interests or e.matched_words) or after.index(item) > full.index(item)
     popular = model.recommend(Query(k=1, explain=True)).explanations[0]
     assert popular.reason == f"Popular: {popular.popularity} users interacted with it." and popular.popularity == 2
 
@@ -150,3 +163,16 @@ def test_no_reason_cites_a_zero_count(model):
     reasons = {e.item_id: e.reason for e in result.explanations}
     assert reasons["brand-new"] == "New in the catalogue: no one has interacted with it yet."
     assert not any(r.startswith("Popular: 0 ") for r in reasons.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "rest"),
+    [
+        ("Horror and western, more horror", "horror", "  and western, more horror"),  # case-insensitive, once
+        ("horror", "horror", None),  # nothing left: the request has no text
+        ("我喜欢恐怖片和喜剧片", "喜剧片", "我喜欢恐怖片和 "),
+        ("scary films", "western", "scary films"),  # absent: unchanged
+    ],
+)
+def test_without_part_removes_one_occurrence(text, part, rest):
+    assert without_part(text, part) == rest

@@ -65,6 +65,7 @@ def recommend(
                 "because": explanation.because,
                 "shared": explanation.shared,
                 "matched_words": explanation.matched_words,
+                "interests": explanation.interests,
             }
         print(json.dumps({"source": result.source, "notes": result.notes, "items": rows}, ensure_ascii=False))
         return

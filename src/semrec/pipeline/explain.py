@@ -9,6 +9,8 @@ how many users interacted with it (an item nobody touched is said to be new).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -56,7 +58,7 @@ class Explainer:
         item: int,
         history: np.ndarray,
         effects: np.ndarray,
-        text: str | None,
+        matched: Sequence[str] = (),
         context: list[str] | None = None,
     ) -> Explanation:
         """Explain item position ``item``.
@@ -65,7 +67,8 @@ class Explainer:
             history: ``(h,) int64`` distinct history positions whose effects were measured.
             effects: ``(h,)`` how far the item falls without each of them (the pipeline's
                 counterfactual, :mod:`semrec.pipeline.counterfactual`); only positive ones are cited.
-            text: The request text (its words found in the item's text are cited), or ``None``.
+            matched: Request-text words to cite (from :meth:`matched`, those whose removal from the
+                text lowers the item: the caller's counterfactual).
             context: How the request context (or the request's named interests) lifted it,
                 computed by the caller from the scores.
         """
@@ -78,10 +81,13 @@ class Explainer:
             common = set().union(*(values[c] for c in cited)) & values[item] if cited else set()
             if common:
                 out.shared[name] = sorted(common)[:3]
-        if text:
-            out.matched_words = sorted(words(text) & words(self.texts[item]))[:5]
+        out.matched_words = list(matched)
         out.reason = self._sentence(out)
         return out
+
+    def matched(self, item: int, text: str) -> list[str]:
+        """The (at most 5) words of ``text`` found in item ``item``'s text, sorted."""
+        return sorted(words(text) & words(self.texts[item]))[:5]
 
     def _sentence(self, e: Explanation) -> str:
         parts = []

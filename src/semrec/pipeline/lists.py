@@ -8,13 +8,13 @@ import numpy as np
 
 from semrec.pipeline.candidates import CandidateSelector
 from semrec.pipeline.catalogue import Catalogue
-from semrec.pipeline.counterfactual import history_effects
+from semrec.pipeline.counterfactual import history_effects, joint_text_effects, text_effects
 from semrec.pipeline.explain import Explainer
 from semrec.pipeline.intent import Aspect, IntentStage
 from semrec.pipeline.request import Request
 from semrec.pipeline.rerank import Reranker, build_reranker
 from semrec.pipeline.topk import select
-from semrec.types import Recommendation
+from semrec.types import Explanation, Recommendation
 
 
 class ListStage:
@@ -86,22 +86,65 @@ class ListStage:
         labels = item_labels[chosen]
         explanations = None
         if query.explain:
-            explanations = []
-            history, effects = request.history[:0], np.zeros((0, len(chosen)), dtype=np.int64)
-            if rescore is not None and len(request.history):
-
-                def final(requests: Sequence[Request]) -> np.ndarray:
-                    rows = rescore(requests)
-                    return np.stack([self._order(r, row, blocked)[0] for r, row in zip(requests, rows)])
-
-                history, effects = history_effects(final, request, scores, chosen, blocked)
-            for column, item in enumerate(chosen):
-                moved = boost[item] > 1.0  # > 1 std: the context really lifted it
-                context = request.context
-                why = [f"fits the context '{context.text}'"] if moved and context is not None else []
-                why += self._aspect_reasons(int(item), aspects)
-                explanations.append(self.explainer.explain(int(item), history, effects[:, column], request.text, why))
+            explanations = self._explain(request, scores, boost, chosen, blocked, aspects, rescore)
         return Recommendation(self.catalogue.vocab.ids[chosen], values, source, request.notes, explanations, labels)
+
+    def _explain(
+        self,
+        request: Request,
+        final: np.ndarray,
+        boost: np.ndarray,
+        chosen: np.ndarray,
+        blocked: np.ndarray,
+        aspects: list[Aspect],
+        rescore: Callable[[Sequence[Request]], np.ndarray] | None,
+    ) -> list[Explanation]:
+        """Explanations of ``chosen`` that cite only what raised each item (history items, the
+        text's interests and words: :mod:`semrec.pipeline.counterfactual`).
+
+        Args:
+            final: ``(n_items,)`` the request's final scores (after the intent ordering).
+        """
+        history, effects = request.history[:0], np.zeros((0, len(chosen)), dtype=np.int64)
+        named = [a.text for a in aspects if a.values]
+        matched = [self.explainer.matched(int(item), request.text) if request.text else [] for item in chosen]
+        parts = list(dict.fromkeys(named + [w for m in matched for w in m]))  # each removal scored once
+        drops = np.zeros((len(parts), len(chosen)), dtype=np.int64)
+        if rescore is not None:
+
+            def ordered(requests: Sequence[Request]) -> np.ndarray:
+                return np.stack([self._order(r, row, blocked)[0] for r, row in zip(requests, rescore(requests))])
+
+            if len(request.history):
+                history, effects = history_effects(ordered, request, final, chosen, blocked)
+            if parts:
+                drops = text_effects(ordered, request, final, chosen, blocked, parts)
+        # cite every text part (an interest the item carries, a word it shares) whose removal drops
+        # it; when the parts removed together do not, only the one that drops it most
+        carried = [set(self._aspect_reasons(int(item), aspects).values()) for item in chosen]
+        lifted = [
+            sorted(
+                (p for j, p in enumerate(parts) if drops[j, c] > 0 and (p in carried[c] or p in matched[c])),
+                key=lambda p: -drops[parts.index(p), c],
+            )
+            for c in range(len(chosen))
+        ]
+        several = [c for c in range(len(chosen)) if len(lifted[c]) > 1]
+        if several and rescore is not None:
+            joint = joint_text_effects(ordered, request, final, chosen[several], blocked, [lifted[c] for c in several])
+            for c, drop in zip(several, joint):
+                lifted[c] = lifted[c] if drop > 0 else lifted[c][:1]
+        out = []
+        for column, item in enumerate(chosen):
+            moved = boost[item] > 1.0  # > 1 std: the context really lifted it
+            context = request.context
+            why = [f"fits the context '{context.text}'"] if moved and context is not None else []
+            interests = self._aspect_reasons(int(item), [a for a in aspects if a.text in lifted[column]])
+            cited = [w for w in matched[column] if w in lifted[column]]
+            explanation = self.explainer.explain(int(item), history, effects[:, column], cited, why + list(interests))
+            explanation.interests = list(dict.fromkeys(interests.values()))
+            out.append(explanation)
+        return out
 
     def _order(self, request: Request, scores: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, list[Aspect], str]:
         """The intent ordering of a request's scores (unchanged without text or intent stage)."""
@@ -109,14 +152,15 @@ class ListStage:
             return scores, [], ""
         return self.intent.order(request.text, scores, blocked)
 
-    def _aspect_reasons(self, item: int, aspects: list[Aspect]) -> list[str]:
-        """The request's interests that ``item`` carries (the reason the intent ordering placed it)."""
+    def _aspect_reasons(self, item: int, aspects: list[Aspect]) -> dict[str, str]:
+        """``{reason: aspect text}`` for the request's interests that ``item`` carries (the reason
+        the intent ordering placed it)."""
         if not aspects or self.intent is None:
-            return []
+            return {}
         names, member, _ = self.intent.values()
-        return [
-            f"is {value}, which the request asks for ('{a.text}')"
+        return {
+            f"is {value}, which the request asks for ('{a.text}')": a.text
             for a in aspects
             for value in a.values
             if member[names.index(value), item]
-        ]
+        }

@@ -72,6 +72,8 @@ class RecommendedItem(BaseModel):
     reason: str | None = None
     because: list[tuple[str, float]] | None = None
     shared: dict[str, list[str]] | None = None
+    matched_words: list[str] | None = None
+    interests: list[str] | None = None
 
 
 class RecommendResponse(BaseModel):
@@ -210,6 +212,7 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
             if result.explanations:
                 e = result.explanations[n]
                 item.reason, item.because, item.shared = e.reason, e.because, e.shared
+                item.matched_words, item.interests = e.matched_words, e.interests
             items.append(item)
         return RecommendResponse(
             items=items, source=result.source, notes=result.notes, model_version=live.model_version
