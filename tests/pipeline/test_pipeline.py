@@ -15,6 +15,7 @@ from semrec.pipeline.sources import Source
 from semrec.scorers import SCORERS, ItemConditionalScorer
 from semrec.scorers.described import DescribedUsersConfig, describe
 from semrec.text import EncoderConfig, HashingEncoder
+from semrec.text.preprocess import has_content
 from semrec.types import Query
 
 HASHING = EncoderConfig(model="hashing")
@@ -97,11 +98,20 @@ def test_empty_text_is_a_clear_error(model, text):
         model.recommend(Query(text=text))
 
 
-@pytest.mark.parametrize("text", ["the and of", "😀🎬🍿", "!!! ???", "我喜欢"])
+@pytest.mark.parametrize(
+    "text",
+    ["the and of", "😀🎬🍿", "!!! ???", "我喜欢", "de la et le des", "und der die das", "の に は を", "что и в"],
+)
 def test_text_without_content_words_gets_the_fallback_and_a_note(model, text):
     result = model.recommend(Query(text=text, k=3))
     assert result.source == "most-popular" and any("no content words" in note for note in result.notes)
     assert result.item_ids.tolist() == model.recommend(Query(k=3)).item_ids.tolist()
+
+
+@pytest.mark.parametrize("text", ["war films", "War", "die hard", "ein guter Film"])
+def test_a_word_that_is_a_stop_word_elsewhere_keeps_its_meaning(text):
+    # German "war" (was) and "die" (the) are English words here; each language is checked alone
+    assert has_content(text)
 
 
 def test_unknown_history_item_is_a_clear_error(model):

@@ -16,7 +16,7 @@ import numpy as np
 from semrec.errors import QueryError
 from semrec.pipeline.context import RequestContext
 from semrec.pipeline.users import UserLookup, UserRecord
-from semrec.text.preprocess import tokenize
+from semrec.text.preprocess import has_content
 from semrec.types import Query
 from semrec.vocab import IdVocabulary
 
@@ -80,7 +80,7 @@ def resolve(query: Query, vocab: IdVocabulary, users: UserLookup) -> Request:
     text, from_profile = query.text, False
     if text is None and record is not None and record.text and record.text.strip():
         text, from_profile = record.text, True
-    if text is not None and not tokenize(text):
+    if text is not None and not has_content(text):
         shown = text if len(text) <= 40 else text[:37] + "..."
         notes.append(f"the text {shown!r} has no content words in any language: ignored")
         text, from_profile = None, False

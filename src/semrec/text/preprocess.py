@@ -29,6 +29,33 @@ STOP_WORDS = frozenset(_ENGLISH_STOP_WORDS.split() + _CHINESE_STOP_WORDS.split()
 """Words that carry no topic (English and Chinese); kept small on purpose."""
 
 
+OTHER_LANGUAGES = ("fr", "de", "es", "pt", "it", "nl", "ru", "pl", "tr", "ar", "ja", "ko", "zh", "th")
+"""Languages (ISO 639-1) whose stop-word lists (stopwords-iso) :func:`has_content` also checks: those
+the default multilingual encoder reads besides English."""
+
+
+@lru_cache(maxsize=1)
+def _other_stop_words() -> dict[str, frozenset[str]]:
+    import stopwordsiso
+
+    return {lang: frozenset(stopwordsiso.stopwords(lang)) for lang in OTHER_LANGUAGES}
+
+
+def has_content(text: str) -> bool:
+    """Whether ``text`` has a content word in some language.
+
+    ``False`` when :func:`tokenize` finds no token (emoji, punctuation, English or Chinese stop
+    words), or when every token of the text is a stop word of one of :data:`OTHER_LANGUAGES`
+    (stopwords-iso lists: "de la et le des", "und der die das", "の に は を") and there are at least
+    two. Each language is checked on its own, so "war films" (German "war" = was) keeps its meaning,
+    and a one-word text ("War") is taken at its word.
+    """
+    if not tokenize(text):
+        return False
+    tokens = tokenize(text, drop_stop_words=False)
+    return len(tokens) < 2 or not any(all(t in words for t in tokens) for words in _other_stop_words().values())
+
+
 def normalise(text: str) -> str:
     """NFKC-normalise (full-width -> ASCII forms), lower-case, collapse whitespace."""
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
