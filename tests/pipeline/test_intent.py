@@ -109,3 +109,14 @@ def test_blocked_items_leave_no_hole_in_an_interest_share(catalogue):
     genres = genres_of(model, result)
     assert sum("Horror" in g for g in genres) == 1 and sum("Romance" in g for g in genres) == 2
     assert np.all(np.diff(result.scores) <= 0)
+
+
+def test_the_domain_word_is_removed_before_matching(catalogue):
+    assert fit(catalogue).lists.intent.domain() is None  # template "{value}": no domain word
+    assert fit(catalogue, value_template="{value} films", remove_domain=False).lists.intent.domain() is None
+    stage = fit(catalogue, value_template="{value} films").lists.intent
+    domain = stage.domain()
+    assert domain is not None and np.linalg.norm(domain) == pytest.approx(1.0, abs=1e-5)
+    # a text that is only the domain word has nothing left to match; the need around it still does
+    assert [a.values for a in stage.aspects("films")] == [()]
+    assert [a.values for a in stage.aspects("horror films")] == [("Horror",)]
