@@ -178,6 +178,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default=EncoderConfig().model)
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument(
+        "--other-phrasing",
+        action="store_true",
+        help="describe the evaluation users in the --tune phrasing (robustness)",
+    )
     parser.add_argument("--grid", help="with --tune: comma-separated positions of the grid to run (default: all)")
     args = parser.parse_args()
     data = load_named("movielens-100k")
@@ -223,7 +228,7 @@ def main() -> None:
         }
     source = pseudo_cold(data) if args.tune else data
     history_runs = [prepare(source, "P2", n_onboarding=n) for n in ((2, 5, 10) if args.tune else (5,))]
-    phrasings = (english_other, chinese_other) if args.tune else (english, chinese)
+    phrasings = (english_other, chinese_other) if args.tune or args.other_phrasing else (english, chinese)
     blend_grid = [TextBlendConfig(weight=w, half=h) for w, h in ((0, 10), (0.25, 10), (1, 10), (0.5, 3), (1, 3))]
     results = check(run, data, configs, encoder, cache, history_runs, phrasings, blend_grid if args.tune else [])
     print(f"{'tuning inside P2 train' if args.tune else 'P2'}: {len(run.queries)} cold users, encoder {args.encoder}")
