@@ -120,3 +120,30 @@ def test_the_domain_word_is_removed_before_matching(catalogue):
     # a text that is only the domain word has nothing left to match; the need around it still does
     assert [a.values for a in stage.aspects("films")] == [()]
     assert [a.values for a in stage.aspects("horror films")] == [("Horror",)]
+
+
+def test_values_named_verbatim_match_whatever_the_encoder_places_nearest(catalogue):
+    stage = fit(catalogue, value_words={"Horror": ("恐怖",), "Romance": ("爱情", "恋愛")}).lists.intent
+    names = stage.values()[0]
+    # Latin script: the value's own name as a whole word, case-folded, plural too, in text order
+    assert stage.named("Romances, then HORROR", names) == ("Romance", "Horror")
+    assert stage.named("romance-horror nights", names) == ("Romance", "Horror")
+    assert stage.named("horrorshow and romantically", names) == ()  # not whole words
+    # CJK: a value word inside the unsegmented text
+    assert [a.values for a in stage.aspects("我平时爱看恐怖电影")] == [("Horror",)]
+    assert [a.values for a in stage.aspects("爱情恐怖片")] == [("Romance", "Horror")]
+    # the hashing encoder shares no feature between the scripts: without the words, nothing matches
+    off = fit(catalogue, value_words={"Horror": ("恐怖",)}, name_values=False).lists.intent
+    assert [a.values for a in off.aspects("我平时爱看恐怖电影")] == [()]
+    assert off.named("Romances, then HORROR", names) == ()
+
+
+def test_movielens_genre_words_name_every_genre_in_chinese_and_japanese():
+    from semrec.data.movielens import GENRE_NAMES, GENRE_WORDS
+    from semrec.text.preprocess import has_cjk
+
+    assert set(GENRE_WORDS) == set(GENRE_NAMES)
+    assert all(any(has_cjk(w) for w in words) for words in GENRE_WORDS.values())
+    # no word of one genre inside another genre's word (a substring match would name both)
+    words = [(g, w) for g, ws in GENRE_WORDS.items() for w in ws]
+    assert not [(g, w, h, v) for g, w in words for h, v in words if g != h and w in v]

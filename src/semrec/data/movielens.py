@@ -105,6 +105,30 @@ genre words without help (``benchmarks/intent.py --dev``), but places 剧情片 
 and 惊悚片 (thriller) nearer Horror than the English genre names. Latin-script aliases were tried
 and dropped: short words then met look-alikes ("dragons" -> "drames", Drama)."""
 
+GENRE_WORDS: dict[str, tuple[str, ...]] = {
+    "Action": ("动作", "アクション"),
+    "Adventure": ("冒险", "冒険"),
+    "Animation": ("动画", "动漫", "アニメ"),
+    "Children's": ("儿童", "少儿", "子供向け", "キッズ"),
+    "Comedy": ("喜剧", "搞笑", "コメディ"),
+    "Crime": ("犯罪", "警匪"),
+    "Documentary": ("纪录", "记录片", "ドキュメンタリー"),
+    "Drama": ("剧情", "ドラマ"),
+    "Fantasy": ("奇幻", "魔幻", "ファンタジー"),
+    "Film-Noir": ("黑色电影", "ノワール"),
+    "Horror": ("恐怖", "ホラー"),
+    "Musical": ("歌舞", "音乐剧", "ミュージカル"),
+    "Mystery": ("悬疑", "推理", "ミステリー"),
+    "Romance": ("爱情", "恋爱", "恋愛", "ロマンス"),
+    "Sci-Fi": ("科幻", "SF"),
+    "Thriller": ("惊悚", "スリラー"),
+    "War": ("战争", "戦争"),
+    "Western": ("西部", "ウエスタン"),
+}
+"""Chinese and Japanese words that name a genre verbatim (the genre words of Chinese and Japanese
+film sites, without the 片/映画 suffix a description may replace with 电影, 类 ...): the
+:attr:`~semrec.pipeline.intent.IntentConfig.value_words`."""
+
 
 @dataclass
 class FetchReport:

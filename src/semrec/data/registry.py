@@ -21,6 +21,8 @@ class DatasetEntry:
         value_template: How an attribute value is named for intent matching
             (:class:`~semrec.pipeline.intent.IntentConfig`).
         value_aliases: Other names of the values (other languages), for the same matching.
+        value_words: Words that name a value verbatim in CJK text
+            (:attr:`~semrec.pipeline.intent.IntentConfig.value_words`).
     """
 
     fetch: Callable[..., movielens.FetchReport]
@@ -28,6 +30,7 @@ class DatasetEntry:
     text_template: str
     value_template: str = "{value}"
     value_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    value_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def config_fields(self, text_template: str | None = None) -> dict[str, Any]:
         """``text`` and ``intent`` fields of a :class:`~semrec.config.RecommenderConfig` for this data set
@@ -37,7 +40,9 @@ class DatasetEntry:
 
         return {
             "text": TextTemplateConfig(template=text_template or self.text_template),
-            "intent": IntentConfig(value_template=self.value_template, value_aliases=self.value_aliases),
+            "intent": IntentConfig(
+                value_template=self.value_template, value_aliases=self.value_aliases, value_words=self.value_words
+            ),
         }
 
 
@@ -48,6 +53,7 @@ DATASETS: dict[str, DatasetEntry] = {
         movielens.TEXT_TEMPLATE,
         "{value} movies",
         movielens.GENRE_NAMES,
+        movielens.GENRE_WORDS,
     ),
     movielens.ML_1M.name: DatasetEntry(
         movielens.fetch_movielens_1m,
@@ -55,6 +61,7 @@ DATASETS: dict[str, DatasetEntry] = {
         movielens.TEXT_TEMPLATE,
         "{value} movies",
         movielens.GENRE_NAMES,
+        movielens.GENRE_WORDS,
     ),
 }
 

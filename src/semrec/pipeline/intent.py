@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from pydantic import Field, PositiveInt
@@ -78,6 +79,17 @@ class IntentConfig(FrozenConfig):
     over its prototype and these names' embeddings. ``semrec fit --dataset`` uses the data set's own
     (MovieLens: the genres' usual Chinese and Japanese names, :data:`semrec.data.movielens.GENRE_NAMES`).
     Names of values the catalogue does not have are ignored."""
+    name_values: bool = True
+    """An aspect that names values verbatim matches those values whatever the encoder places
+    nearest: in other text, a value's own name as a whole word ("thriller flicks" -> Thriller, which
+    the encoder alone reads below ``min_z``); in CJK text, one of its :attr:`value_words`
+    ("我平时爱看剧情电影" contains 剧情, Drama, though 爱 pulls the embedding towards Romance).
+    Every value named so is kept, in the order of the text; aspects that name none are matched
+    by the encoder as before."""
+    value_words: dict[str, tuple[str, ...]] = {}
+    """Words that name a value verbatim, mainly for scripts written without spaces (Chinese,
+    Japanese: matched as substrings; Latin-script ones as whole words). ``semrec fit --dataset``
+    uses the data set's own (MovieLens: :data:`semrec.data.movielens.GENRE_WORDS`)."""
 
 
 @dataclass(frozen=True)
@@ -217,8 +229,34 @@ class IntentStage:
         for part, z in zip(parts, self.standard_scores(vectors)):
             order = np.argsort(-z, kind="stable")
             chosen = order[: self.config.max_values][z[order[: self.config.max_values]] >= self.config.min_z]
-            out.append(Aspect(part, tuple(names[j] for j in chosen), float(z[order[0]])))
+            named = self.named(part, names)
+            if named:
+                out.append(Aspect(part, named, max(float(z[order[0]]), self.config.min_z)))
+            else:
+                out.append(Aspect(part, tuple(names[j] for j in chosen), float(z[order[0]])))
         return out
+
+    def named(self, part: str, names: list[str]) -> tuple[str, ...]:
+        """The values named verbatim in ``part``, in text order (empty: none, or ``name_values`` off).
+
+        In CJK text, a value is named when one of its :attr:`IntentConfig.value_words` occurs in
+        ``part``; in other text, when its own name (or one of its value words) occurs as a whole
+        word, case-folded, optionally plural ("thrillers", "comedies", "film noir").
+        """
+        if not self.config.name_values:
+            return ()
+        found: dict[str, int] = {}
+        if has_cjk(part):
+            for name in names:
+                at = [part.find(w) for w in self.config.value_words.get(name, ()) if w and w in part]
+                if at:
+                    found[name] = min(at)
+        else:
+            for name in names:
+                match = _name_pattern(name, self.config.value_words.get(name, ())).search(part)
+                if match:
+                    found[name] = match.start()
+        return tuple(sorted(found, key=lambda name: found[name]))
 
     def order(self, text: str, scores: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, list[Aspect], str]:
         """Scores whose descending order is the aspect-ordered list.
@@ -267,6 +305,22 @@ class IntentStage:
         ordered = np.where(np.isinf(position), -np.inf, -position).astype(np.float32)
         described = ", ".join("'" + ("' or '".join(a.values) if a.values else a.text) + "'" for a in used)
         return ordered, used, f"the list follows the interests read from the text: {described}"
+
+
+@lru_cache(maxsize=4096)
+def _name_pattern(name: str, words: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole-word, case-folded, optionally plural pattern of a value's name and its Latin-script words."""
+    forms: list[str] = []
+    for word in (name, *words):
+        if not word.strip() or has_cjk(word):
+            continue
+        stem = re.escape(word.strip().lower()).replace(r"\-", r"[-\s]?").replace(r"\ ", r"[-\s]+")
+        forms.append(stem + "(?:s|es)?")
+        if word.lower().endswith("y"):
+            forms.append(stem[:-1] + "ies")
+    if not forms:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile(r"(?<![\w'])(?:" + "|".join(forms) + r")(?![\w'])", re.IGNORECASE)
 
 
 def _standard(x: np.ndarray) -> np.ndarray:
