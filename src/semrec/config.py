@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from semrec.frozen import FrozenConfig
 from semrec.ltr.onboarding import OnboardingConfig
+from semrec.pipeline.ann import ANNConfig
 from semrec.pipeline.context import ContextConfig
 from semrec.pipeline.handover import HandoverConfig
 from semrec.pipeline.intent import IntentConfig
@@ -27,7 +28,9 @@ class RecommenderConfig(FrozenConfig):
 
     scorer: str = "hybrid"
     """Registered scorer name (:data:`semrec.scorers.SCORERS`): ``hybrid``, ``ease``, ``als``,
-    ``item-knn``, ``sequential-rules``, ``item-conditional``, ``fm``, ``content-profile``, ``most-popular``."""
+    ``item-knn``, ``ease-head``, ``sequential-rules``, ``item-conditional``, ``fm``, ``content-profile``,
+    ``most-popular``. Left unset, catalogues above the hybrid's ``max_items`` get the scalable
+    default instead (:func:`semrec.capacity.plan`)."""
     scorer_config: dict[str, Any] = Field(default_factory=dict)
     """Hyper-parameters of the scorer, validated by its ``Config`` (empty: its defaults)."""
     encoder: EncoderConfig = EncoderConfig()
@@ -48,6 +51,9 @@ class RecommenderConfig(FrozenConfig):
     text_blend: TextBlendConfig = TextBlendConfig()
     """How much a request's text counts next to its history, by history length
     (:mod:`semrec.pipeline.textblend`)."""
+    ann: ANNConfig = ANNConfig()
+    """Approximate search of item text vectors for catalogues of at least ``ann.min_items`` items
+    (:mod:`semrec.pipeline.ann`; smaller catalogues are searched exactly)."""
     onboarding: OnboardingConfig = OnboardingConfig(enabled=True)
     """Learned ranker for new users with 1 .. ``max_history`` interactions (LightGBM LambdaRank);
     on by default for the hybrid scorer, off for the others."""

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from semrec.capacity import plan
 from semrec.config import RecommenderConfig
 from semrec.data.histories import ordered_histories_with_times, ordered_values
 from semrec.data.tables import Dataset
 from semrec.features import Projection, item_features, learn_spec
 from semrec.ltr.onboarding import OnboardingData, OnboardingRanker, release_years
+from semrec.pipeline.ann import ANNIndex
 from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.models import Models
 from semrec.pipeline.recommender import Recommender
@@ -21,6 +23,7 @@ from semrec.scorers import ItemConditionalScorer, MostPopularScorer, TrainData
 from semrec.scorers.described import DescribedUsersModel, attribute_values
 from semrec.scorers.prior import AttributedHistories, fit_prior
 from semrec.text import EmbeddingCache, TextEncoder, TextTemplateConfig, build_encoder, render_texts
+from semrec.text.parallel import encode_chunks
 from semrec.vocab import IdVocabulary
 
 logger = logging.getLogger(__name__)
@@ -32,12 +35,22 @@ def item_texts(items, config: TextTemplateConfig) -> list[str]:
 
 
 def encode_items(
-    texts: Sequence[str], encoder: TextEncoder, cache: EmbeddingCache | None, progress: bool = False
+    texts: Sequence[str],
+    encoder: TextEncoder,
+    cache: EmbeddingCache | None,
+    progress: bool = False,
+    workers: int | None = None,
 ) -> np.ndarray:
-    """``(len(texts), dim) float32`` item embeddings, through ``cache`` when given."""
+    """``(len(texts), dim) float32`` item embeddings, through ``cache`` when given.
+
+    ``workers``: processes for a large catalogue (:mod:`semrec.text.parallel`; ``None``: every core).
+    """
     if cache is None:
-        return encoder.encode(texts, kind="document", progress=progress)
-    return cache.encode(encoder, texts, kind="document", progress=progress)
+        out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+        for start, vectors in encode_chunks(encoder, texts, "document", workers=workers):
+            out[start : start + len(vectors)] = vectors
+        return out
+    return cache.encode(encoder, texts, kind="document", progress=progress, workers=workers)
 
 
 def fit_recommender(
@@ -58,8 +71,13 @@ def fit_recommender(
 
     Raises:
         pydantic.ValidationError: Bad scorer hyper-parameters.
-        SemrecError: The encoder cannot be loaded, or the catalogue is too large for the scorer.
+        SemrecError: The encoder cannot be loaded, or the catalogue is too large for the chosen
+            scorer (:func:`semrec.capacity.plan`, before encoding).
     """
+    planned = plan(config, len(dataset.items))  # before any expensive step: refuse early, or scale
+    config = planned.config
+    for note in planned.notes:
+        logger.warning("%s", note)
     scorer = config.build_scorer()
     encoder = encoder or build_encoder(config.encoder)
     items = dataset.items.reset_index(drop=True).copy()
@@ -69,7 +87,7 @@ def fit_recommender(
     texts = item_texts(items, config.text)
     items["text"] = texts
     started = time.perf_counter()
-    embeddings = encode_items(texts, encoder, cache, progress)
+    embeddings = encode_items(texts, encoder, cache, progress, config.encoder.workers)
     logger.info("encoded %d item texts in %.1f s", len(texts), time.perf_counter() - started)
     projection = None
     if config.encoder.pca_dim is not None:
@@ -111,6 +129,10 @@ def fit_recommender(
     catalogue = Catalogue(
         items, embeddings, config.encoder, dict(encoder.identity), config.text, projection, feature_spec, encoder
     )
+    if len(items) >= config.ann.min_items:
+        started = time.perf_counter()
+        catalogue.ann = ANNIndex.build(embeddings, config.ann)
+        logger.info("built the HNSW text index of %d items in %.1f s", len(items), time.perf_counter() - started)
     if config.text_users.enabled and len(user_vocab):
         liked = attribute_values(items)
         if liked is not None:
@@ -119,4 +141,6 @@ def fit_recommender(
                 histories, len(item_vocab), liked, lambda texts: catalogue.embed(texts, "query"), config.text_users
             )
             logger.info("described %d training users in %.1f s", len(histories), time.perf_counter() - started)
-    return Recommender(config, catalogue, ArtifactUsers(user_vocab, histories, times), models)
+    model = Recommender(config, catalogue, ArtifactUsers(user_vocab, histories, times), models)
+    model.fit_notes = planned.notes
+    return model

@@ -155,8 +155,11 @@ def check_scorer_params(name: str, params: dict[str, object]) -> None:
 
 
 def replace(model: Any, **changes: Any) -> Any:
-    """A validated copy of the pydantic ``model`` with ``changes`` (models are frozen)."""
-    return type(model).model_validate({**model.model_dump(), **changes})
+    """A validated copy of the pydantic ``model`` with ``changes`` (models are frozen).
+
+    Fields the model was not given stay unset (:func:`semrec.capacity.plan` tells a chosen scorer
+    from the default by that)."""
+    return type(model).model_validate({**model.model_dump(exclude_unset=True), **changes})
 
 
 def parse_mapping(pairs: list[str] | None, option: str, form: str = "FIELD=COLUMN") -> dict[str, str]:
@@ -217,6 +220,38 @@ class DataOptions:
     item_col: list[str] | None = None
     interaction_col: list[str] | None = None
     user_col: list[str] | None = None
+    on_duplicate: str | None = None
+    unknown: str | None = None
+    ratings: str | None = None
+
+    def lenient(self) -> dict[str, str]:
+        """The dirty-data options given (``on_duplicate``, ``unknown``, ``ratings``), for the loaders.
+
+        Raises:
+            UsageError: A value outside its choices.
+        """
+        return lenient_options(self.on_duplicate, self.unknown, self.ratings)
+
+
+def lenient_options(on_duplicate: str | None, unknown: str | None, ratings: str | None) -> dict[str, str]:
+    """``{option: value}`` of the dirty-data options given, each checked against its choices.
+
+    Raises:
+        UsageError: A value outside its choices.
+    """
+    out: dict[str, str] = {}
+    for name, value, choices in (
+        ("on_duplicate", on_duplicate, ("error", "first")),
+        ("unknown", unknown, ("error", "skip")),
+        ("ratings", ratings, ("all", "explicit")),
+    ):
+        if value is None:
+            continue
+        if value not in choices:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} must be one of {', '.join(choices)}; got {value!r}")
+        out[name] = value
+    return out
 
 
 NO_DATA = DataOptions()
@@ -258,6 +293,7 @@ def load_dataset(
     encoding: str = "utf-8",
     sep: str | None = None,
     allow_no_interactions: bool = False,
+    escapechar: str | None = None,
 ):
     """The data set ``source`` names, and the ``text``/``intent`` config fields it recommends (files: defaults).
 
@@ -273,13 +309,22 @@ def load_dataset(
         raise UsageError("give either --dataset or --items/--interactions, not both")
     if source.dataset:
         entry = dataset_entry(source.dataset)
-        return entry.load(None, timeout), entry
+        if source.lenient() and not entry.lenient:
+            raise UsageError(
+                f"--on-duplicate / --unknown / --ratings do not apply to {source.dataset} (its files are clean)"
+            )
+        return entry.load(None, timeout, **source.lenient()), entry
     item_columns = parse_mapping(source.item_col, "--item-col")
     if items and not interactions and allow_no_interactions:
-        catalogue = load_items(items, item_columns, encoding=encoding, sep=sep)
+        on_duplicate = source.lenient().get("on_duplicate", "error")
+        catalogue = load_items(
+            items, item_columns, encoding=encoding, sep=sep, escapechar=escapechar, on_duplicate=on_duplicate
+        )
         return Dataset.text_only(catalogue, name=Path(items).stem), None
     if not (items and interactions):
         raise UsageError("give --dataset NAME, or --items FILE and --interactions FILE")
+    if source.ratings is not None:
+        raise UsageError("--ratings applies to a named data set with implicit 0 ratings (book-crossing)")
     loaded = Dataset.from_files(
         items,
         interactions,
@@ -290,6 +335,8 @@ def load_dataset(
         name=Path(interactions).stem,
         encoding=encoding,
         sep=sep,
+        escapechar=escapechar,
+        **source.lenient(),
     )
     return loaded, None
 
@@ -323,6 +370,24 @@ InterColOpt = Annotated[
     list[str] | None, typer.Option("--interaction-col", help="FIELD=COLUMN for the interaction file.")
 ]
 UserColOpt = Annotated[list[str] | None, typer.Option("--user-col", help="FIELD=COLUMN for the user file.")]
+OnDuplicateOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="A repeated item or user id: error (default) or first (keep the first row; counted).",
+    ),
+]
+UnknownOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Interactions naming an item or user the tables lack: error (default) or skip (counted).",
+    ),
+]
+RatingsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Book-Crossing: all (default: every rating, 0 = implicit, is an interaction) or explicit (1-10 only).",
+    ),
+]
 EncoderOpt = Annotated[str, typer.Option(help="Packaged model name, sentence-transformers name or path, or 'hashing'.")]
 PoolingOpt = Annotated[
     str, typer.Option(help="Token pooling of a sentence-transformers model: model (its own), mean, max or cls.")
@@ -334,6 +399,10 @@ PcaOpt = Annotated[
 TemplateOpt = Annotated[str | None, typer.Option(help="Item text template, e.g. '{title}. [{description}]'.")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the input files (utf-8, latin-1, cp1252 ...).")]
 SepOpt = Annotated[str | None, typer.Option(help="Field separator of text files (default: from the suffix).")]
+EscapeOpt = Annotated[
+    str | None,
+    typer.Option(help="Escape character of quotes inside fields, e.g. '\\' (default: doubled quotes, RFC 4180)."),
+]
 ModelOpt = Annotated[Path, typer.Option(help="Artifact folder written by `semrec fit`.")]
 DEFAULT_ENCODER = EncoderConfig().model
 """Text encoder of ``fit`` and ``evaluate`` unless ``--encoder`` says otherwise (the library default)."""
@@ -345,5 +414,8 @@ _DATA_OPTION_TYPES = {
     "item_col": ItemColOpt,
     "interaction_col": InterColOpt,
     "user_col": UserColOpt,
+    "on_duplicate": OnDuplicateOpt,
+    "unknown": UnknownOpt,
+    "ratings": RatingsOpt,
 }
 """The typer option of each :class:`DataOptions` field."""

@@ -44,7 +44,9 @@ def _check_k(k: int) -> None:
 
 @data_options()
 def evaluate(
-    protocol: Annotated[str, typer.Option(help="Evaluation protocol: P1, P2 or P3.")] = "P1",
+    protocol: Annotated[
+        str, typer.Option(help="Evaluation protocol: P1, P2, P3, or random (data without timestamps: book-crossing).")
+    ] = "P1",
     scorers: ScorersOpt = "most-popular,ease,als,content-profile",
     source: DataOptions = NO_DATA,
     encoder: EncoderOpt = DEFAULT_ENCODER,

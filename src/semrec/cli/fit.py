@@ -14,6 +14,7 @@ from semrec.cli.common import (
     DataOptions,
     EncoderOpt,
     EncodingOpt,
+    EscapeOpt,
     PcaOpt,
     PoolingOpt,
     SepOpt,
@@ -31,8 +32,12 @@ from semrec.cli.common import (
 from semrec.errors import UsageError
 
 ScorerOpt = Annotated[
-    str,
-    typer.Option(help="hybrid, ease, als, item-knn, sequential-rules, most-popular, content-profile, ..."),
+    str | None,
+    typer.Option(
+        help="hybrid, ease, als, item-knn, sequential-rules, most-popular, content-profile, ... "
+        "Default: hybrid, or als above 20,000 items (with a note).",
+        show_default=False,
+    ),
 ]
 OnboardingOpt = Annotated[
     bool | None,
@@ -58,7 +63,7 @@ def check_new_artifact(out: Path) -> None:
 def fit(
     out: Annotated[Path, typer.Option(help="Artifact folder to write.")],
     source: DataOptions = NO_DATA,
-    scorer: ScorerOpt = "hybrid",
+    scorer: ScorerOpt = None,
     param: Annotated[list[str] | None, typer.Option(help="Scorer hyper-parameter KEY=VALUE, e.g. l2=200.")] = None,
     encoder: EncoderOpt = DEFAULT_ENCODER,
     pooling: PoolingOpt = "model",
@@ -66,6 +71,7 @@ def fit(
     text_template: TemplateOpt = None,
     encoding: EncodingOpt = "utf-8",
     sep: SepOpt = None,
+    escapechar: EscapeOpt = None,
     handover: Annotated[
         bool, typer.Option(help="Blend attributes/popularity into short histories (new users).")
     ] = True,
@@ -83,11 +89,13 @@ def fit(
     started = time.perf_counter()
     check_new_artifact(out)
     params = parse_params(param)
-    check_scorer_params(check_scorer(scorer), params)
-    data, entry = load_dataset(source, encoding=encoding, sep=sep, allow_no_interactions=True)
+    check_scorer_params(check_scorer(scorer or "hybrid"), params)
+    data, entry = load_dataset(source, encoding=encoding, sep=sep, allow_no_interactions=True, escapechar=escapechar)
+    for note in data.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     with user_options():
         config = RecommenderConfig(
-            scorer=scorer,
+            **({"scorer": scorer} if scorer is not None else {}),
             scorer_config=params,
             encoder=EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim),
             **dataset_config(entry, text_template),
@@ -96,6 +104,8 @@ def fit(
         if onboarding_ranker is not None:
             config = replace(config, onboarding=replace(config.onboarding, enabled=onboarding_ranker))
     model = Recommender.fit(data, config, cache=EmbeddingCache(cache_root() / "embeddings"), progress=True)
+    for note in model.fit_notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     model.save(out)
     seconds = time.perf_counter() - started
     onboarding = model.config.onboarding

@@ -64,11 +64,15 @@ def _decode_error(path: Path, encoding: str) -> DataFormatError:
     return DataFormatError(f"not valid {encoding} text; pass the file's encoding", path=path)
 
 
-def read_table(path: str | Path, *, sep: str | None = None, encoding: str = "utf-8") -> RawTable:
+def read_table(
+    path: str | Path, *, sep: str | None = None, encoding: str = "utf-8", escapechar: str | None = None
+) -> RawTable:
     """Read a CSV / TSV / Parquet / JSON Lines file without interpreting values.
 
     The format follows the suffix: ``.csv`` (comma), ``.tsv``/``.tab``/``.txt`` (tab),
-    ``.parquet``/``.pq``, ``.jsonl``/``.ndjson``. ``sep`` overrides the delimiter of text files.
+    ``.parquet``/``.pq``, ``.jsonl``/``.ndjson``. ``sep`` overrides the delimiter of text files;
+    ``escapechar`` (text files) is the character that escapes a quote or separator inside a field
+    (Book-Crossing writes ``\\"``; default: quotes are doubled, RFC 4180).
 
     Raises:
         DataFormatError: The file is missing, empty, not decodable with ``encoding``, has a
@@ -87,16 +91,16 @@ def read_table(path: str | Path, *, sep: str | None = None, encoding: str = "utf
     if suffix in _JSONL_SUFFIXES:
         return _read_jsonl(path, encoding)
     if suffix in _TEXT_SUFFIXES or sep is not None:
-        return _read_delimited(path, sep or _TEXT_SUFFIXES[suffix], encoding)
+        return _read_delimited(path, sep or _TEXT_SUFFIXES[suffix], encoding, escapechar)
     raise DataFormatError(f"unsupported file type '{suffix}'; use .csv, .tsv, .parquet or .jsonl", path=path)
 
 
-def _read_delimited(path: Path, sep: str, encoding: str) -> RawTable:
+def _read_delimited(path: Path, sep: str, encoding: str, escapechar: str | None = None) -> RawTable:
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
         with path.open(newline="", encoding=encoding) as handle:
-            reader = csv.reader(handle, delimiter=sep)
+            reader = csv.reader(handle, delimiter=sep, escapechar=escapechar)
             header = next(reader, None)
             if header is None or not any(h.strip() for h in header):
                 raise DataFormatError("file is empty: expected a header line", path=path, line=1)
@@ -269,16 +273,27 @@ def timestamp_column(raw: RawTable, column: str) -> np.ndarray:
     return out
 
 
-def check_unique(raw: RawTable, ids: np.ndarray, column: str, kind: str) -> None:
+def check_unique(raw: RawTable, ids: np.ndarray, column: str, kind: str, keep_first: bool = False) -> np.ndarray:
+    """``(n_rows,) bool`` rows to keep: every row, or (``keep_first``) the first of each id.
+
+    Raises:
+        DataFormatError: A duplicate id (naming both lines) and not ``keep_first``.
+    """
     first_row: dict[str, int] = {}
+    keep = np.ones(len(ids), dtype=bool)
     for row, value in enumerate(ids.tolist()):
         previous = first_row.setdefault(value, row)
         if previous != row:
+            if keep_first:
+                keep[row] = False
+                continue
             raise raw.error(
-                f"duplicate {kind} id {value!r} (first at {raw.row_word} {int(raw.lines[previous])})",
+                f"duplicate {kind} id {value!r} (first at {raw.row_word} {int(raw.lines[previous])}); "
+                "pass on_duplicate='first' (--on-duplicate first) to keep the first",
                 row,
                 column,
             )
+    return keep
 
 
 def attribute_columns(raw: RawTable, resolved: dict[str, str | None], skip: set[str]) -> dict[str, list]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from semrec.data import movielens
+from semrec.data import bookcrossing, movielens
 from semrec.data.tables import Dataset
 from semrec.errors import UsageError
 
@@ -31,6 +31,8 @@ class DatasetEntry:
     value_template: str = "{value}"
     value_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     value_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    lenient: bool = False
+    """``fetch`` and ``load`` take ``on_duplicate`` / ``unknown`` (dirty source files)."""
 
     def config_fields(self, text_template: str | None = None) -> dict[str, Any]:
         """``text`` and ``intent`` fields of a :class:`~semrec.config.RecommenderConfig` for this data set
@@ -62,6 +64,12 @@ DATASETS: dict[str, DatasetEntry] = {
         "{value} movies",
         movielens.GENRE_NAMES,
         movielens.GENRE_WORDS,
+    ),
+    bookcrossing.NAME: DatasetEntry(
+        bookcrossing.fetch_book_crossing,
+        bookcrossing.load_book_crossing,
+        bookcrossing.TEXT_TEMPLATE,
+        lenient=True,
     ),
 }
 

@@ -19,8 +19,9 @@ File reading and column parsing live in :mod:`semrec.data.readers`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -41,15 +42,47 @@ from semrec.errors import DataFormatError
 LIST_SEPARATOR = "|"
 """Separator of multi-valued attributes in one cell, e.g. ``genres = "Comedy|Drama"``."""
 
+OnDuplicate = Literal["error", "first"]
+"""A repeated item or user id: ``"error"`` (the default: a :class:`DataFormatError` naming both
+lines) or ``"first"`` (keep the first row, drop the later ones, count them)."""
+OnUnknown = Literal["error", "skip"]
+"""An interaction naming an item or user missing from its table: ``"error"`` (the default) or
+``"skip"`` (drop the row, count it)."""
 
-def load_items(path: str | Path, columns: Mapping[str, str] | None = None, **read_options) -> pd.DataFrame:
+
+@dataclass
+class LoadReport:
+    """What the lenient options dropped while loading (:data:`OnDuplicate`, :data:`OnUnknown`)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    """``{"<file name>: <what>": rows}``, e.g. ``{"BX-Books.csv: duplicate item ids kept first": 1}``."""
+
+    def add(self, path: str | Path, what: str, n: int) -> None:
+        if n:
+            key = f"{Path(path).name}: {what}"
+            self.counts[key] = self.counts.get(key, 0) + int(n)
+
+    def lines(self) -> list[str]:
+        return [f"{key}: {n} rows dropped" for key, n in self.counts.items()]
+
+
+def load_items(
+    path: str | Path,
+    columns: Mapping[str, str] | None = None,
+    *,
+    on_duplicate: OnDuplicate = "error",
+    report: LoadReport | None = None,
+    **read_options,
+) -> pd.DataFrame:
     """Load an item table.
 
     Args:
         path: CSV / TSV / Parquet / JSONL file.
         columns: ``{semrec field: file column}``; ``item_id`` is required. Other columns are kept
             as text fields / attributes under their own (or mapped) names.
-        **read_options: ``sep`` and ``encoding``, passed to :func:`read_table`.
+        on_duplicate: A repeated id (after stripping white space): error, or keep the first row.
+        report: Collects the count of rows ``on_duplicate="first"`` dropped.
+        **read_options: ``sep``, ``encoding`` and ``escapechar``, passed to :func:`read_table`.
 
     Returns:
         DataFrame with ``item_id`` (str, unique) first, then every other column.
@@ -57,20 +90,34 @@ def load_items(path: str | Path, columns: Mapping[str, str] | None = None, **rea
     Raises:
         DataFormatError: Missing ``item_id`` column, an empty id, or a duplicate id (naming both lines).
     """
-    return _load_entity_table(path, columns, "item", **read_options)
+    return _load_entity_table(path, columns, "item", on_duplicate, report, **read_options)
 
 
-def load_users(path: str | Path, columns: Mapping[str, str] | None = None, **read_options) -> pd.DataFrame:
+def load_users(
+    path: str | Path,
+    columns: Mapping[str, str] | None = None,
+    *,
+    on_duplicate: OnDuplicate = "error",
+    report: LoadReport | None = None,
+    **read_options,
+) -> pd.DataFrame:
     """Load a user table: ``user_id`` (str, unique) first, then attributes and optional text.
+
+    Options as :func:`load_items`.
 
     Raises:
         DataFormatError: Missing ``user_id`` column, an empty id, or a duplicate id.
     """
-    return _load_entity_table(path, columns, "user", **read_options)
+    return _load_entity_table(path, columns, "user", on_duplicate, report, **read_options)
 
 
 def _load_entity_table(
-    path: str | Path, columns: Mapping[str, str] | None, entity: str, **read_options
+    path: str | Path,
+    columns: Mapping[str, str] | None,
+    entity: str,
+    on_duplicate: OnDuplicate = "error",
+    report: LoadReport | None = None,
+    **read_options,
 ) -> pd.DataFrame:
     """An item or user table: ``<entity>_id`` (str, unique) first, then every other column.
 
@@ -82,8 +129,14 @@ def _load_entity_table(
     resolved = resolve_columns(raw, columns, (key,), ())
     key_column = required_column(resolved, key)
     ids = id_column(raw, key_column)
-    check_unique(raw, ids, key_column, entity)
+    if on_duplicate not in ("error", "first"):
+        raise ValueError(f"on_duplicate must be 'error' or 'first', got {on_duplicate!r}")
+    keep = check_unique(raw, ids, key_column, entity, keep_first=on_duplicate == "first")
     frame = pd.DataFrame({key: ids.astype(str), **attribute_columns(raw, resolved, {key})})
+    if not keep.all():
+        if report is not None:
+            report.add(raw.path, f"duplicate {entity} ids (first kept)", int((~keep).sum()))
+        frame = frame[keep]
     return frame.reset_index(drop=True)
 
 
@@ -94,6 +147,8 @@ def load_interactions(
     items: pd.DataFrame | None = None,
     users: pd.DataFrame | None = None,
     default_event: str = "interaction",
+    unknown: OnUnknown = "error",
+    report: LoadReport | None = None,
     **read_options,
 ) -> pd.DataFrame:
     """Load an interaction table (ratings, clicks, purchases).
@@ -105,6 +160,9 @@ def load_interactions(
         items: When given, every ``item_id`` must be one of ``items.item_id``.
         users: When given, every ``user_id`` must be one of ``users.user_id``.
         default_event: ``event`` of every row when the file has no event column.
+        unknown: A row naming an item (user) missing from ``items`` (``users``): error, or skip it.
+        report: Collects the count of rows ``unknown="skip"`` dropped.
+        **read_options: ``sep``, ``encoding`` and ``escapechar``, passed to :func:`read_table`.
 
     Returns:
         DataFrame with columns ``user_id`` (str), ``item_id`` (str), ``value`` (float64),
@@ -126,19 +184,28 @@ def load_interactions(
         events = [default_event if is_missing(e) else str(e).strip() for e in raw.frame[resolved["event"]]]
     else:
         events = [default_event] * n
-    for known, ids, field, kind in ((items, item_ids, "item_id", "item"), (users, user_ids, "user_id", "user")):
+    if unknown not in ("error", "skip"):
+        raise ValueError(f"unknown must be 'error' or 'skip', got {unknown!r}")
+    keep = np.ones(n, dtype=bool)
+    for known, ids, name, kind in ((items, item_ids, "item_id", "item"), (users, user_ids, "user_id", "user")):
         if known is None:
             continue
-        valid = set(known[field].tolist())
-        unknown = [row for row, value in enumerate(ids.tolist()) if value not in valid]
-        if unknown:
-            others = f" ({len(unknown) - 1} more rows name unknown {kind}s)" if len(unknown) > 1 else ""
+        valid = set(known[name].tolist())
+        missing = np.fromiter((value not in valid for value in ids.tolist()), dtype=bool, count=n)
+        if missing.any() and unknown == "skip":
+            if report is not None:
+                report.add(raw.path, f"unknown {kind} ids (skipped)", int((missing & keep).sum()))
+            keep &= ~missing
+        elif missing.any():
+            rows = np.flatnonzero(missing)
+            others = f" ({len(rows) - 1} more rows name unknown {kind}s)" if len(rows) > 1 else ""
             raise raw.error(
-                f"unknown {kind} id {ids[unknown[0]]!r}: not in the {kind} table{others}",
-                unknown[0],
-                resolved[field],
+                f"unknown {kind} id {ids[rows[0]]!r}: not in the {kind} table{others}; "
+                "pass unknown='skip' (--unknown skip) to drop such rows",
+                int(rows[0]),
+                resolved[name],
             )
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "user_id": user_ids.astype(str),
             "item_id": item_ids.astype(str),
@@ -147,6 +214,7 @@ def load_interactions(
             "event": np.asarray(events, dtype=object),
         }
     )
+    return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -164,6 +232,8 @@ class Dataset:
     interactions: pd.DataFrame
     users: pd.DataFrame | None = None
     name: str = "custom"
+    notes: tuple[str, ...] = ()
+    """What loading dropped under lenient options (:class:`LoadReport` lines), to show the user."""
 
     @classmethod
     def from_files(
@@ -178,20 +248,36 @@ class Dataset:
         name: str = "custom",
         encoding: str = "utf-8",
         sep: str | None = None,
+        escapechar: str | None = None,
+        on_duplicate: OnDuplicate = "error",
+        unknown: OnUnknown = "error",
     ) -> Dataset:
         """Load and cross-validate the three tables (interactions must name known items and users).
+
+        ``on_duplicate`` applies to the item and user tables, ``unknown`` to interactions naming
+        ids those tables lack; what they drop is counted in :attr:`notes`.
 
         Raises:
             DataFormatError: As :func:`load_items`, :func:`load_users`, :func:`load_interactions`.
         """
-        item_table = load_items(items, item_columns, encoding=encoding, sep=sep)
-        user_table = None if users is None else load_users(users, user_columns, encoding=encoding, sep=sep)
+        report = LoadReport()
+        read = {"encoding": encoding, "sep": sep, "escapechar": escapechar}
+        item_table = load_items(items, item_columns, on_duplicate=on_duplicate, report=report, **read)
+        user_table = None
+        if users is not None:
+            user_table = load_users(users, user_columns, on_duplicate=on_duplicate, report=report, **read)
         interaction_table = load_interactions(
-            interactions, interaction_columns, items=item_table, users=user_table, encoding=encoding, sep=sep
+            interactions,
+            interaction_columns,
+            items=item_table,
+            users=user_table,
+            unknown=unknown,
+            report=report,
+            **read,
         )
         if interaction_table.empty:
             raise DataFormatError("no interactions: the file has a header but no rows", path=interactions)
-        return cls(item_table, interaction_table, user_table, name)
+        return cls(item_table, interaction_table, user_table, name, tuple(report.lines()))
 
     @classmethod
     def text_only(cls, items: pd.DataFrame, name: str = "catalogue") -> Dataset:

@@ -9,6 +9,10 @@ P2 (cold users, few-shot onboarding): 20% of users (``default_rng(42)``, 188 of 
 leave train entirely; each reveals its first ``n`` interactions by time (5 in the protocol) and
 the rest is test. P3 (cold items): 20% of items (336) leave train; every (user, cold item)
 interaction is test and users rank the cold items only.
+
+``random`` (data without timestamps, such as Book-Crossing): a seeded random per-user 80/20
+hold-out of users with at least 5 interactions; sparser users stay in train whole and are not
+evaluated (``random-validation`` carves the tuning slice from its train the same way).
 """
 
 from __future__ import annotations
@@ -125,10 +129,48 @@ def split_p3(interactions: pd.DataFrame) -> Split:
     )
 
 
+def random_holdout(
+    interactions: pd.DataFrame, fraction: float = 0.2, min_interactions: int = 5, seed: int = 42, name: str = "random"
+) -> Split:
+    """Seeded random per-user hold-out, for data without timestamps (PROTOCOL: Book-Crossing).
+
+    Rows are put in a fixed order (user, item id, timestamp), given a ``default_rng(seed)``
+    uniform key each, and sorted by key within each user; a user with at least
+    ``min_interactions`` rows sends the first ``max(1, floor(fraction * n))`` to test. Users with
+    fewer stay in train whole (they are trained on, not evaluated).
+
+    Raises:
+        ValueError: ``fraction`` outside (0, 1).
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    frame = interactions.assign(_item_key=_item_sort_key(interactions["item_id"]))
+    frame = frame.sort_values(["user_id", "_item_key", "timestamp"], kind="stable")
+    frame = frame.assign(_key=np.random.default_rng(seed).random(len(frame)))
+    frame = frame.sort_values(["user_id", "_key"], kind="stable").drop(columns=["_item_key", "_key"])
+    sizes = frame.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
+    position = frame.groupby("user_id", sort=False).cumcount().to_numpy()
+    n_test = np.maximum(1, np.floor(fraction * sizes).astype(np.int64))
+    is_test = (position < n_test) & (sizes >= min_interactions)
+    return Split(name, frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True))
+
+
+def split_random(interactions: pd.DataFrame) -> Split:
+    """``random``: seeded per-user 80/20 hold-out of users with >= 5 interactions (no timestamps needed)."""
+    return random_holdout(interactions, 0.2, 5, 42, "random")
+
+
+def split_random_validation(interactions: pd.DataFrame) -> Split:
+    """The ``random`` validation slice: ``random``'s train, split again the same way (for tuning only)."""
+    return random_holdout(split_random(interactions).train, 0.2, 5, 42, "random-validation")
+
+
 PROTOCOLS: dict[str, Callable[[pd.DataFrame], Split]] = {
     "P1": split_p1,
     "P1-validation": split_p1_validation,
     "P2": split_p2,
     "P3": split_p3,
+    "random": split_random,
+    "random-validation": split_random_validation,
 }
 """Protocol name -> split function."""

@@ -84,6 +84,9 @@ def _arrays(model: Recommender) -> dict[str, np.ndarray]:
         arrays.update(models.onboarding.get_state())
     if models.described is not None:
         arrays.update({f"described/{k}": v for k, v in models.described.get_state().items()})
+    if catalogue.ann is not None:
+        arrays["ann/index"] = catalogue.ann.to_array()
+        arrays["ann/stale"] = np.asarray(sorted(catalogue.ann_stale), dtype=np.int64)
     return arrays
 
 
@@ -208,6 +211,11 @@ def load(directory: str | Path, encoder: TextEncoder | None = None) -> Recommend
         items, arrays["item_embeddings"], config.encoder, manifest["encoder"], config.text, projection, spec, encoder
     )
     catalogue.removed = set(arrays["removed_items"].tolist())
+    if "ann/index" in arrays:
+        from semrec.pipeline.ann import ANNIndex
+
+        catalogue.ann = ANNIndex.from_array(arrays["ann/index"], config.ann)
+        catalogue.ann_stale = set(arrays["ann/stale"].tolist())
     scorer.bind_embeddings(catalogue.embeddings[:scored])
     indptr = arrays["history_indptr"]
     users = ArtifactUsers(

@@ -33,6 +33,17 @@ class ChainScores:
     answered_by: np.ndarray
 
 
+class RowLabels:
+    """The names of the sources that scored one request's items, looked up only for the items asked
+    (a whole ``(n_items,)`` object array per request costs more than the list it labels)."""
+
+    def __init__(self, names: np.ndarray, origin: np.ndarray) -> None:
+        self.names, self.origin = names, origin
+
+    def __getitem__(self, items: np.ndarray) -> np.ndarray:
+        return self.names[self.origin[items]]
+
+
 class FallbackChain:
     """Sources in order of preference; see the module docstring."""
 
@@ -52,19 +63,24 @@ class FallbackChain:
             if not len(rows):
                 break
             filled = source.score([requests[int(r)] for r in rows])
-            for n_row, row in enumerate(rows):
-                new = np.isnan(scores[row]) & ~np.isnan(filled[n_row])
-                if not new.any():
-                    continue
-                values = filled[n_row, new]
-                if answered[row] >= 0:  # a later tier: strictly below everything scored so far, same order
-                    finite = scores[row][np.isfinite(scores[row])]
-                    floor = finite.min() if len(finite) else 0.0
-                    top = values[np.isfinite(values)].max() if np.isfinite(values).any() else 0.0
-                    values = floor - 1.0 - (top - values)
-                else:
-                    answered[row] = index
-                scores[row, new] = values
-                origin[row, new] = index
+            block = scores if len(rows) == n else scores[rows]
+            new = np.isnan(block) & ~np.isnan(filled)
+            later = (answered[rows] >= 0) & new.any(axis=1)
+            if later.any():  # a later tier: strictly below everything scored so far, same order
+                known, fresh, fresh_new = block[later], filled[later], new[later]
+                floor = np.where(np.isfinite(known), known, np.inf).min(axis=1)
+                top = np.where(fresh_new & np.isfinite(fresh), fresh, -np.inf).max(axis=1)
+                floor, top = np.where(np.isinf(floor), 0.0, floor), np.where(np.isinf(top), 0.0, top)
+                filled[later] = (floor - 1.0 - top)[:, None] + fresh
+            first = (answered[rows] < 0) & new.any(axis=1)
+            answered[rows[first]] = index
+            np.copyto(block, filled, where=new)
+            if len(rows) == n:
+                origin[new] = index
+            else:
+                scores[rows] = block
+                part = origin[rows]
+                part[new] = index
+                origin[rows] = part
         scores[np.isnan(scores)] = -np.inf
         return ChainScores(scores, origin, answered)

@@ -11,6 +11,7 @@ import pandas as pd
 from semrec.data.tables import split_list
 from semrec.errors import ArtifactError, QueryError
 from semrec.features import FeatureSpec, Projection, item_features
+from semrec.pipeline.ann import ANNIndex
 from semrec.text import EncoderConfig, TextEncoder, TextTemplateConfig, build_encoder, render_texts
 from semrec.vocab import IdVocabulary
 
@@ -50,6 +51,8 @@ class Catalogue:
         self.encoder_config, self.encoder_identity, self.template = encoder_config, encoder_identity, template
         self.projection, self.feature_spec = projection, feature_spec
         self.removed: set[int] = set()
+        self.ann: ANNIndex | None = None  # approximate text search (large catalogues; semrec.pipeline.ann)
+        self.ann_stale: set[int] = set()  # items whose vector changed after indexing (scored exactly)
         self._encoder = encoder
         self._derived: dict[str, Any] = {}
 
@@ -87,7 +90,18 @@ class Catalogue:
         Raises:
             QueryError: A text is empty or whitespace only.
         """
-        return self.query_vectors(texts) @ self.embeddings.T
+        return self.cosine(self.query_vectors(texts))
+
+    def cosine(self, vectors: np.ndarray) -> np.ndarray:
+        """``(q, n_items) float32`` cosine of unit query vectors with every item: exact, or through
+        :attr:`ann` when the catalogue has an index (retrieved items exact, the rest a floor)."""
+        if self.ann is None or len(self.ann) != len(self):
+            return vectors @ self.embeddings.T
+        out = self.ann.cosine(vectors, len(self))
+        if self.ann_stale:
+            stale = np.fromiter(sorted(self.ann_stale), dtype=np.int64)
+            out[:, stale] = vectors @ self.embeddings[stale].T
+        return out
 
     def query_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), dim) float32`` query embeddings (whitespace folded, cut to ``MAX_TEXT_CHARS``).
@@ -171,6 +185,8 @@ class Catalogue:
             self.items = pd.concat([self.items, pd.DataFrame([row])], ignore_index=True)
             self.vocab = IdVocabulary(self.items["item_id"], "item")
             self.embeddings = np.vstack([self.embeddings, vector[None, :]])
+            if self.ann is not None:
+                self.ann.add(vector[None, :])  # searchable at once
         else:
             for column, value in row.items():
                 if column not in self.items.columns:
@@ -178,6 +194,7 @@ class Catalogue:
                 self.items.at[position, column] = value
             self.embeddings = self.embeddings.copy()
             self.embeddings[position] = vector
+            self.ann_stale.add(position)  # the index keeps the old vector: scored exactly from now on
         self.removed.discard(position)
         self._derived.clear()
         return position

@@ -287,7 +287,7 @@ class IntentStage:
         elif len(aspects) >= 2 and not names:
             used = aspects  # no vocabulary: each aspect retrieves by its own text match
             vectors = self.catalogue.query_vectors([a.text for a in used])
-            keys = list(vectors @ self.catalogue.embeddings.T)
+            keys = list(self.catalogue.cosine(vectors))
         else:
             return scores, [], ""
         n, m = len(scores), len(used)

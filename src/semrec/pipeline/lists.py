@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from semrec.pipeline.blend import RowLabels
 from semrec.pipeline.candidates import CandidateSelector
 from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.counterfactual import history_effects, joint_text_effects, text_effects
@@ -59,7 +60,7 @@ class ListStage:
         request: Request,
         scores: np.ndarray,
         boost: np.ndarray,
-        item_labels: np.ndarray,
+        item_labels: np.ndarray | RowLabels,
         source: str,
         rescore: Callable[[Sequence[Request]], np.ndarray] | None = None,
     ) -> Recommendation:
@@ -68,7 +69,8 @@ class ListStage:
         Args:
             scores: ``(n_items,) float32`` the request's pipeline scores.
             boost: ``(n_items,) float32`` standardised context boost (0 where none applied).
-            item_labels: ``(n_items,) str`` the component that scored each item.
+            item_labels: ``(n_items,) str`` the component that scored each item (indexed by the
+                chosen items only, so a :class:`~semrec.pipeline.blend.RowLabels` will do).
             source: The component that answered the request.
             rescore: The scores (before this stage) of other requests, for the counterfactual
                 effects that explanations cite (``None``: explanations cite no history item).

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from semrec.config import RecommenderConfig
-from semrec.pipeline.blend import FallbackChain
+from semrec.pipeline.blend import FallbackChain, RowLabels
 from semrec.pipeline.catalogue import Catalogue
 from semrec.pipeline.context import ContextBoost
 from semrec.pipeline.handover import Handover
@@ -50,6 +50,7 @@ class Recommender:
 
     def __init__(self, config: RecommenderConfig, catalogue: Catalogue, users: ArtifactUsers, models: Models) -> None:
         self.config, self.catalogue, self.users, self.models = config, catalogue, users, models
+        self.fit_notes: list[str] = []  # what fitting changed to fit the catalogue (semrec.capacity)
         main = BehaviourSource(models.scorer, catalogue)
         popular = PopularSource(models.popularity, catalogue)
         attributes = AttributeSource(models.prior, catalogue) if models.prior is not None else None
@@ -141,7 +142,7 @@ class Recommender:
             answering = self.chain.sources[chain.answered_by[row]]
             request.notes += answering.notes(request)
             names = np.asarray([s.label(request) for s in self.chain.sources] + [""], dtype=object)
-            labels = names[chain.origin[row]]  # origin -1 -> ""
+            labels = RowLabels(names, chain.origin[row])  # origin -1 -> ""
             label = answering.label(request)
             results.append(self.lists.finish(request, scores[row], boost[row], labels, label, rescore))
         return results

@@ -163,7 +163,7 @@ class TextSource(Source):
         if not texts:
             return out
         vectors = self.catalogue.query_vectors(list(texts.values()))  # (len(texts), dim)
-        cosine = vectors @ self.catalogue.embeddings.T
+        cosine = self.catalogue.cosine(vectors)
         if self.described is None:
             out[list(texts)] = cosine
             return out

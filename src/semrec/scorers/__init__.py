@@ -24,6 +24,7 @@ from semrec.scorers.ease import EASEScorer
 from semrec.scorers.fm import FMScorer
 from semrec.scorers.hybrid import HybridConfig, HybridScorer
 from semrec.scorers.knn import ItemKNNScorer
+from semrec.scorers.large import HeadEASEScorer
 from semrec.scorers.popular import MostPopularScorer
 from semrec.scorers.rules import SequentialRulesScorer, decayed_matrix
 
@@ -35,6 +36,7 @@ SCORERS: dict[str, type[Scorer]] = {
         EASEScorer,
         ALSScorer,
         ItemKNNScorer,
+        HeadEASEScorer,
         ItemConditionalScorer,
         SequentialRulesScorer,
         HybridScorer,
@@ -62,6 +64,7 @@ __all__ = [
     "ContentProfileScorer",
     "EASEScorer",
     "FMScorer",
+    "HeadEASEScorer",
     "History",
     "HybridConfig",
     "HybridScorer",

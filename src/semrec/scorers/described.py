@@ -75,17 +75,26 @@ VALUE_FIELDS = ("genres", "category", "categories", "brand", "author")
 """Item columns whose values name what users like (the first one the catalogue fills is used)."""
 
 
+MAX_VALUES = 2_000
+"""Largest vocabulary :func:`attribute_values` reads: a column with more distinct values (such as
+Book-Crossing's 102k authors) names items, not interests, and would need a ``(n_values,
+n_items)`` membership matrix in the intent stage."""
+
+
 def attribute_values(items: pd.DataFrame) -> list[list[str]] | None:
     """Per item, the values of the first :data:`VALUE_FIELDS` column the catalogue fills (``None``: none).
 
-    Values such as ``unknown`` that say nothing are dropped.
+    Values such as ``unknown`` that say nothing are dropped; a column with more than
+    :data:`MAX_VALUES` distinct values is skipped.
     """
     for name in VALUE_FIELDS:
         if name in items.columns and items[name].notna().any():
-            return [
+            values = [
                 [v for v in split_list(cell) if v.lower() not in ("unknown", "other", "none", "")]
                 for cell in items[name]
             ]
+            if len({v for cell in values for v in cell}) <= MAX_VALUES:
+                return values
     return None
 
 

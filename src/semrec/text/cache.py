@@ -41,9 +41,18 @@ class EmbeddingCache:
         return conn
 
     def encode(
-        self, encoder: TextEncoder, texts: Sequence[str], kind: TextKind = "document", progress: bool = False
+        self,
+        encoder: TextEncoder,
+        texts: Sequence[str],
+        kind: TextKind = "document",
+        progress: bool = False,
+        workers: int | None = 1,
     ) -> np.ndarray:
         """Embeddings of ``texts``, computing (and storing) only those not cached yet.
+
+        Missing texts are encoded in chunks (:func:`semrec.text.parallel.encode_chunks`, on
+        ``workers`` processes; ``None``: every core) and each chunk is committed as it arrives,
+        so an interrupted run resumes where it stopped.
 
         Returns:
             ``(len(texts), encoder.dim) float32``, row ``i`` for ``texts[i]``.
@@ -62,12 +71,22 @@ class EmbeddingCache:
             missing = [i for i, key in enumerate(keys) if key not in found]
             todo = list(dict.fromkeys(keys[i] for i in missing))
             if todo:
+                from tqdm.auto import tqdm
+
+                from semrec.text.parallel import encode_chunks
+
                 first = {keys[i]: i for i in reversed(missing)}
                 logger.info("encoding %d texts (%d cached)", len(todo), len(unique) - len(todo))
-                vectors = encoder.encode([texts[first[k]] for k in todo], kind=kind, progress=progress)
-                rows = [(k, v.astype(np.float32).tobytes()) for k, v in zip(todo, vectors)]
-                conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
-                found.update(zip(todo, vectors))
+                pending = [texts[first[k]] for k in todo]
+                bar = tqdm(total=len(todo), desc="encoding", disable=not progress)
+                for start, vectors in encode_chunks(encoder, pending, kind, workers=workers):
+                    chunk = todo[start : start + len(vectors)]
+                    rows = [(k, v.astype(np.float32).tobytes()) for k, v in zip(chunk, vectors)]
+                    conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+                    conn.commit()  # stored: an interruption loses at most the chunk in flight
+                    found.update(zip(chunk, vectors))
+                    bar.update(len(vectors))
+                bar.close()
         for i, key in enumerate(keys):
             out[i] = found[key]
         return out

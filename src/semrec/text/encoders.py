@@ -69,6 +69,9 @@ class EncoderConfig(FrozenConfig):
     pca_dim: int | None = Field(None, ge=2)
     """Reduce item and query embeddings to this many principal components (PCA fitted on the
     catalogue's item embeddings at fit time, then re-normalised); ``None`` keeps them whole."""
+    workers: int | None = Field(None, ge=1)
+    """Processes that encode a large catalogue at fit time (:mod:`semrec.text.parallel`);
+    ``None``: one per core. Query texts are always encoded in the serving process."""
 
 
 @runtime_checkable
