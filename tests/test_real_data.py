@@ -187,3 +187,26 @@ def test_the_default_beats_every_baseline_on_ml100k(movielens, encoder, protocol
         assert default["Coverage"] >= metrics["EASE (l2 200)"]["Coverage"]
     if protocol == "P2":  # the learned new-user ranker: above the hybrid alone, which is above every baseline
         assert default["NDCG"] > alone["NDCG"] > metrics[best]["NDCG"], (default["NDCG"], alone["NDCG"])
+
+
+def test_book_crossing_as_it_really_is_with_the_dirty_file_options():
+    from semrec.data.bookcrossing import load_book_crossing
+    from semrec.errors import DataFormatError
+    from semrec.evaluation.protocols import split_random
+
+    data = load_named("book-crossing")
+    assert len(data.items) == 271_378 and len(data.interactions) == 1_031_178
+    assert data.interactions["user_id"].nunique() == 92_107 and data.users is not None
+    assert data.notes == (
+        "BX-Books.csv: duplicate item ids (first kept): 1 rows dropped",
+        "BX-Book-Ratings.csv: unknown item ids (skipped): 118602 rows dropped",
+    )
+    assert (data.interactions["event"] == "implicit").sum() == 647_325
+    assert not data.items["title"].str.contains("&amp;", regex=False).any()  # HTML entities decoded
+    explicit = load_book_crossing(ratings="explicit")
+    assert len(explicit.interactions) == 383_853 and explicit.interactions["value"].min() >= 1
+    with pytest.raises(DataFormatError, match=r"BX-Books\.csv, line \d+.*duplicate item id"):
+        load_book_crossing(on_duplicate="error")
+    split = split_random(data.interactions)
+    assert split.test["user_id"].nunique() == 20_413  # users with >= 5 interactions
+    assert len(split.train) + len(split.test) == len(data.interactions)

@@ -224,7 +224,7 @@ class DataOptions:
     unknown: str | None = None
     ratings: str | None = None
 
-    def lenient(self) -> dict[str, str]:
+    def lenient(self) -> dict[str, Any]:
         """The dirty-data options given (``on_duplicate``, ``unknown``, ``ratings``), for the loaders.
 
         Raises:
@@ -233,13 +233,13 @@ class DataOptions:
         return lenient_options(self.on_duplicate, self.unknown, self.ratings)
 
 
-def lenient_options(on_duplicate: str | None, unknown: str | None, ratings: str | None) -> dict[str, str]:
+def lenient_options(on_duplicate: str | None, unknown: str | None, ratings: str | None) -> dict[str, Any]:
     """``{option: value}`` of the dirty-data options given, each checked against its choices.
 
     Raises:
         UsageError: A value outside its choices.
     """
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     for name, value, choices in (
         ("on_duplicate", on_duplicate, ("error", "first")),
         ("unknown", unknown, ("error", "skip")),
@@ -316,7 +316,7 @@ def load_dataset(
         return entry.load(None, timeout, **source.lenient()), entry
     item_columns = parse_mapping(source.item_col, "--item-col")
     if items and not interactions and allow_no_interactions:
-        on_duplicate = source.lenient().get("on_duplicate", "error")
+        on_duplicate: Any = source.lenient().get("on_duplicate", "error")
         catalogue = load_items(
             items, item_columns, encoding=encoding, sep=sep, escapechar=escapechar, on_duplicate=on_duplicate
         )

@@ -25,7 +25,7 @@ class DatasetEntry:
             (:attr:`~semrec.pipeline.intent.IntentConfig.value_words`).
     """
 
-    fetch: Callable[..., movielens.FetchReport]
+    fetch: Callable[..., movielens.FetchReport | bookcrossing.BookCrossingReport]
     load: Callable[..., Dataset]
     text_template: str
     value_template: str = "{value}"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -261,7 +261,7 @@ class Dataset:
             DataFormatError: As :func:`load_items`, :func:`load_users`, :func:`load_interactions`.
         """
         report = LoadReport()
-        read = {"encoding": encoding, "sep": sep, "escapechar": escapechar}
+        read: dict[str, Any] = {"encoding": encoding, "sep": sep, "escapechar": escapechar}
         item_table = load_items(items, item_columns, on_duplicate=on_duplicate, report=report, **read)
         user_table = None
         if users is not None:

@@ -61,4 +61,4 @@ class ItemConditionalScorer(Scorer[ItemConditionalConfig]):
         return {"weights": self.weights}
 
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
-        self.weights, self.n_items = state["weights"].astype(np.float32), n_items
+        self.weights, self.n_items = np.ascontiguousarray(state["weights"], dtype=np.float32), n_items

@@ -54,7 +54,7 @@ class EASEScorer(Scorer[EASEConfig]):
         weights[np.diag_indices_from(weights)] = 0.0
         if not np.isfinite(weights).all():
             raise FloatingPointError("EASE produced non-finite weights")
-        self.weights = weights.astype(np.float32)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # C order: scipy's product would copy F order
         self.n_items = data.n_items
         return self
 
@@ -73,4 +73,4 @@ class EASEScorer(Scorer[EASEConfig]):
         return {"weights": self.weights}
 
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
-        self.weights, self.n_items = state["weights"].astype(np.float32), n_items
+        self.weights, self.n_items = np.ascontiguousarray(state["weights"], dtype=np.float32), n_items

@@ -248,8 +248,9 @@ class HybridScorer(Scorer[HybridConfig]):
         }
 
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
-        self.weights = state["weights"].astype(np.float32)
-        self.short, self.long = state["short"].astype(np.float32), state["long"].astype(np.float32)
+        self.weights = np.ascontiguousarray(state["weights"], dtype=np.float32)  # C order: products do not copy
+        self.short = np.ascontiguousarray(state["short"], dtype=np.float32)
+        self.long = np.ascontiguousarray(state["long"], dtype=np.float32)
         self.log_popularity, self.bridged = state["log_popularity"].astype(np.float32), state["bridged"].astype(bool)
         self.bridge_rows = state["bridge_rows"].astype(np.int64)
         self.bridge_map = state["bridge_map"].astype(np.float32)

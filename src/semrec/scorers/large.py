@@ -80,7 +80,7 @@ class HeadEASEScorer(Scorer[HeadEASEConfig]):
         weights[np.diag_indices_from(weights)] = 0.0
         if not np.isfinite(weights).all():
             raise FloatingPointError("EASE produced non-finite weights")
-        self.head, self.weights = head, weights.astype(np.float32)
+        self.head, self.weights = head, np.ascontiguousarray(weights, dtype=np.float32)  # C order: no copy per product
         self.similarity = None
         if self.config.knn_weight > 0:
             model = CosineRecommender(K=self.config.neighbours)
@@ -99,7 +99,7 @@ class HeadEASEScorer(Scorer[HeadEASEConfig]):
         return out
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state = {"head": self.head, "weights": self.weights}
+        state: dict[str, np.ndarray] = {"head": self.head, "weights": self.weights}
         if self.similarity is not None:
             s = self.similarity
             state |= {"data": s.data, "indices": s.indices, "indptr": s.indptr}
@@ -107,7 +107,7 @@ class HeadEASEScorer(Scorer[HeadEASEConfig]):
 
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
         self.head = state["head"].astype(np.int64)
-        self.weights = state["weights"].astype(np.float32)
+        self.weights = np.ascontiguousarray(state["weights"], dtype=np.float32)
         self.similarity = None
         if "data" in state:
             parts = (state["data"], state["indices"], state["indptr"])
