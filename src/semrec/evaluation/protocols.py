@@ -52,6 +52,14 @@ def _item_sort_key(item_ids: pd.Series) -> pd.Series:
     return numeric if numeric.notna().all() else item_ids
 
 
+def _held_out(frame: pd.DataFrame, fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``frame`` (grouped by user in its order): the user's row count, the row's place
+    among them, and how many of them are held out (``max(1, floor(fraction * n))``)."""
+    sizes = frame.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
+    position = frame.groupby("user_id", sort=False).cumcount().to_numpy()
+    return sizes, position, np.maximum(1, np.floor(fraction * sizes).astype(np.int64))
+
+
 def temporal_holdout(interactions: pd.DataFrame, fraction: float, name: str = "holdout") -> Split:
     """Per-user temporal hold-out: each user's last ``max(1, floor(fraction * n))`` interactions.
 
@@ -70,9 +78,7 @@ def temporal_holdout(interactions: pd.DataFrame, fraction: float, name: str = "h
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     frame = interactions.assign(_item_key=_item_sort_key(interactions["item_id"]))
     frame = frame.sort_values(["user_id", "timestamp", "_item_key"], kind="stable")
-    sizes = frame.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
-    position = frame.groupby("user_id", sort=False).cumcount().to_numpy()
-    n_test = np.maximum(1, np.floor(fraction * sizes).astype(np.int64))
+    sizes, position, n_test = _held_out(frame, fraction)
     is_test = position >= sizes - n_test
     frame = frame.drop(columns="_item_key")
     return Split(name, frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True))
@@ -148,9 +154,7 @@ def random_holdout(
     frame = frame.sort_values(["user_id", "_item_key", "timestamp"], kind="stable")
     frame = frame.assign(_key=np.random.default_rng(seed).random(len(frame)))
     frame = frame.sort_values(["user_id", "_key"], kind="stable").drop(columns=["_item_key", "_key"])
-    sizes = frame.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
-    position = frame.groupby("user_id", sort=False).cumcount().to_numpy()
-    n_test = np.maximum(1, np.floor(fraction * sizes).astype(np.int64))
+    sizes, position, n_test = _held_out(frame, fraction)
     is_test = (position < n_test) & (sizes >= min_interactions)
     return Split(name, frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True))
 
