@@ -52,6 +52,18 @@ def _item_sort_key(item_ids: pd.Series) -> pd.Series:
     return numeric if numeric.notna().all() else item_ids
 
 
+def _sorted(interactions: pd.DataFrame, fraction: float, by: list[str]) -> pd.DataFrame:
+    """``interactions`` with an ``_item_key`` column (numeric ids in numeric order), sorted stably by ``by``.
+
+    Raises:
+        ValueError: ``fraction`` outside (0, 1).
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    frame = interactions.assign(_item_key=_item_sort_key(interactions["item_id"]))
+    return frame.sort_values(by, kind="stable")
+
+
 def _held_out(frame: pd.DataFrame, fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of ``frame`` (grouped by user in its order): the user's row count, the row's place
     among them, and how many of them are held out (``max(1, floor(fraction * n))``)."""
@@ -74,10 +86,7 @@ def temporal_holdout(interactions: pd.DataFrame, fraction: float, name: str = "h
     Raises:
         ValueError: ``fraction`` outside (0, 1).
     """
-    if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    frame = interactions.assign(_item_key=_item_sort_key(interactions["item_id"]))
-    frame = frame.sort_values(["user_id", "timestamp", "_item_key"], kind="stable")
+    frame = _sorted(interactions, fraction, ["user_id", "timestamp", "_item_key"])
     sizes, position, n_test = _held_out(frame, fraction)
     is_test = position >= sizes - n_test
     frame = frame.drop(columns="_item_key")
@@ -148,10 +157,7 @@ def random_holdout(
     Raises:
         ValueError: ``fraction`` outside (0, 1).
     """
-    if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    frame = interactions.assign(_item_key=_item_sort_key(interactions["item_id"]))
-    frame = frame.sort_values(["user_id", "_item_key", "timestamp"], kind="stable")
+    frame = _sorted(interactions, fraction, ["user_id", "_item_key", "timestamp"])
     frame = frame.assign(_key=np.random.default_rng(seed).random(len(frame)))
     frame = frame.sort_values(["user_id", "_key"], kind="stable").drop(columns=["_item_key", "_key"])
     sizes, position, n_test = _held_out(frame, fraction)
