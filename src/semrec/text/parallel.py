@@ -45,12 +45,13 @@ def _spawn_safe() -> bool:
 
 def _start(config: EncoderConfig) -> None:
     global _worker_encoder
-    try:
-        import torch
+    if config.model not in ("hashing", "use-multilingual"):  # torch models only: importing torch costs seconds
+        try:
+            import torch
 
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
     _worker_encoder = build_encoder(config)
 
 
