@@ -63,7 +63,7 @@ def main() -> None:
     enriched = dataset_entry("movielens-100k").text_template
     for label, template in (("enriched", enriched), ("titles only", TITLES_ONLY)):
         text = TextTemplateConfig(template=template)
-        bare = pd.DataFrame({"item_id": data.items["item_id"], "item_text": item_texts(data.items, text)})
+        bare = pd.DataFrame({"item_id": data.items["item_id"], "item_text": item_texts(data.items, text)[0]})
         for side, (items, used) in (
             ("yes", (data.items, text)),
             ("no", (bare, TextTemplateConfig(template="{item_text}"))),

@@ -38,7 +38,7 @@ TEXT_ONLY = TextTemplateConfig(template="{item_text}")
 
 def text_only_items(items: pd.DataFrame, text: TextTemplateConfig) -> pd.DataFrame:
     """``items`` reduced to ``item_id`` and the text ``text`` renders (no column to learn side features from)."""
-    return pd.DataFrame({"item_id": items["item_id"], "item_text": item_texts(items, text)})
+    return pd.DataFrame({"item_id": items["item_id"], "item_text": item_texts(items, text)[0]})
 
 
 def main() -> None:

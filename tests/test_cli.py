@@ -177,3 +177,22 @@ def test_encoding_option_and_template_errors(files):
     assert template.exit_code == 2 and "unknown field 'nosuch'" in template.stderr and '"' not in template.stderr
     broken = fit(files, files / "m2", extra=["--text-template", "{title"])
     assert broken.exit_code == 2 and "malformed" in broken.stderr
+
+
+def test_a_header_only_item_file_alone_is_an_error_and_nothing_is_written(files):
+    (files / "empty.csv").write_text("item_id,title\n")
+    out = files / "model"
+    result = runner.invoke(app, ["fit", "--items", str(files / "empty.csv"), "--encoder", "hashing", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "empty.csv" in result.stderr and "no items" in result.stderr and not out.exists()
+
+
+def test_texts_cut_for_the_encoder_are_announced_once_with_their_count(files):
+    long = "item_id,title,overview\n" + "".join(f"i{n},Title {n},{'word ' * 400}\n" for n in range(3)) + "s,Short,x\n"
+    (files / "long.csv").write_text(long)
+    result = runner.invoke(
+        app, ["fit", "--items", str(files / "long.csv"), "--encoder", "hashing", "--out", str(files / "m")]
+    )
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stdout.splitlines() if "were cut" in line]
+    assert len(notes) == 1 and "3 item texts longer than 1,500 characters" in notes[0]

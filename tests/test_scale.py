@@ -105,7 +105,7 @@ def test_the_default_scorer_switches_above_its_limit_and_a_chosen_one_is_refused
     assert small.config.scorer == "hybrid" and small.notes == []
     large = plan(RecommenderConfig(), 300_000)
     assert large.config.scorer == LARGE_CATALOGUE_SCORER and not large.config.onboarding.enabled
-    assert "300,000 items > 20,000" in large.notes[0] and "onboarding ranker off" in large.notes[1]
+    assert "300,000 items > 10,000" in large.notes[0] and "onboarding ranker off" in large.notes[1]
     with pytest.raises(UsageError, match=r"ease holds dense .* 335 GiB each for 300,000 items.*--scorer ease-head"):
         plan(RecommenderConfig(scorer="ease"), 300_000)
     assert plan(RecommenderConfig(scorer="als"), 1_000_000).notes == []

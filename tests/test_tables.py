@@ -158,3 +158,41 @@ def test_decode_error_names_the_line_and_bom_is_ignored(tmp_path):
 def test_a_folder_is_not_a_file(tmp_path):
     with pytest.raises(DataFormatError, match="is a folder"):
         load_items(tmp_path)
+
+
+def test_a_csv_field_larger_than_the_csv_module_limit_loads_whole(tmp_path):
+    text = "word " * 400_000  # 2 MB in one field
+    path = write(tmp_path / "items.csv", f'item_id,title,overview\n1,Long,"{text}"\n2,Short,x\n')
+    table = load_items(path)
+    assert table.loc[0, "overview"] == text.strip() and table.loc[1, "overview"] == "x"
+
+
+def test_a_header_only_item_file_is_an_error_naming_that_file(tmp_path):
+    items = write(tmp_path / "items.csv", "item_id,title\n")
+    inter = write(tmp_path / "r.csv", "user_id,item_id\nu,1\n")
+    with pytest.raises(DataFormatError, match="no items") as info:
+        Dataset.from_files(items, inter)
+    assert "items.csv" in str(info.value) and "r.csv" not in str(info.value)
+
+
+def test_a_rating_column_is_read_as_value_with_a_note_and_checked(tmp_path):
+    items = write(tmp_path / "items.csv", "item_id,title\n1,A\n2,B\n")
+    good = write(tmp_path / "good.csv", "user_id,item_id,Rating,time\nu,1,4,100\nu,2,2,200\n")
+    data = Dataset.from_files(items, good)
+    assert data.interactions["value"].tolist() == [4.0, 2.0]
+    assert data.interactions["timestamp"].tolist() == [100, 200]
+    assert any("column 'Rating' read as value" in n for n in data.notes)
+    assert any("column 'time' read as timestamp" in n for n in data.notes)
+    bad = write(tmp_path / "bad.csv", "user_id,item_id,rating\nu,1,4\nu,2,five\n")
+    with pytest.raises(DataFormatError, match="five") as info:
+        Dataset.from_files(items, bad)
+    assert "line 3" in str(info.value) and "bad.csv" in str(info.value)
+
+
+@pytest.mark.parametrize(("stamp", "hint"), [("-1", "outside"), ("99999999999999", "milliseconds")])
+def test_timestamps_outside_the_service_range_are_an_error_at_fit_too(tmp_path, stamp, hint):
+    items = write(tmp_path / "items.csv", "item_id,title\n1,A\n")
+    inter = write(tmp_path / "r.csv", f"user_id,item_id,timestamp\nu,1,100\nv,1,{stamp}\n")
+    with pytest.raises(DataFormatError, match=hint) as info:
+        Dataset.from_files(items, inter)
+    assert "line 3" in str(info.value) and "timestamp" in str(info.value)

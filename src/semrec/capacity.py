@@ -2,8 +2,9 @@
 
 The models that win semrec's MovieLens protocols hold dense ``(n_items, n_items)`` item-item
 matrices (EASE, the hybrid's rules and bridge, the item-conditional model, the onboarding
-ranker's copy of the hybrid): 20,000 items already need 1.6 GB per float32 matrix, 271,000 items
-(Book-Crossing) 294 GB. :func:`plan` runs before any expensive step (encoding included) and:
+ranker's copy of the hybrid): fitting the hybrid peaks at 5.8 GiB for 10,000 items, and 271,000
+items (Book-Crossing) would need 274 GiB per float32 matrix. :func:`plan` runs before any expensive
+step (encoding included) and:
 
 * keeps the configuration when the catalogue fits every dense model in it;
 * when the scorer was **not chosen** (the library default) and the catalogue is larger than its
@@ -34,7 +35,7 @@ Book-Crossing's ``random-validation`` (``benchmarks/scale.py --book-crossing --v
 NDCG@10 0.0369 against ALS 0.0242, item-kNN 0.0099 and MostPopular 0.0124."""
 SCALABLE_SCORERS = ("ease-head", "als", "item-knn", "most-popular", "content-profile")
 """Scorers with no dense item-item matrix (what a refusal suggests)."""
-ONBOARDING_MAX_ITEMS = 20_000
+ONBOARDING_MAX_ITEMS = 10_000
 """The onboarding ranker keeps a hybrid of its own (dense): off above this many items."""
 
 

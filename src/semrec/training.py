@@ -29,9 +29,11 @@ from semrec.vocab import IdVocabulary
 logger = logging.getLogger(__name__)
 
 
-def item_texts(items, config: TextTemplateConfig) -> list[str]:
-    """The text of each item row, as the encoder reads it."""
-    return render_texts(items, config, "item_id")
+def item_texts(items, config: TextTemplateConfig) -> tuple[list[str], int]:
+    """The text of each item row, as the encoder reads it, and how many were cut to
+    ``config.max_chars``."""
+    whole = render_texts(items, config.model_copy(update={"max_chars": 2**62}), "item_id")
+    return [text[: config.max_chars] for text in whole], sum(len(text) > config.max_chars for text in whole)
 
 
 def encode_items(
@@ -40,17 +42,19 @@ def encode_items(
     cache: EmbeddingCache | None,
     progress: bool = False,
     workers: int | None = None,
+    ray: str | None = None,
 ) -> np.ndarray:
     """``(len(texts), dim) float32`` item embeddings, through ``cache`` when given.
 
-    ``workers``: processes for a large catalogue (:mod:`semrec.text.parallel`; ``None``: every core).
+    ``workers``: processes for a large catalogue (:mod:`semrec.text.parallel`; ``None``: every core);
+    ``ray``: a Ray address to encode on instead (:mod:`semrec.distributed`).
     """
     if cache is None:
         out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-        for start, vectors in encode_chunks(encoder, texts, "document", workers=workers):
-            out[start : start + len(vectors)] = vectors
+        for positions, vectors in encode_chunks(encoder, texts, "document", workers=workers, ray=ray):
+            out[positions] = vectors
         return out
-    return cache.encode(encoder, texts, kind="document", progress=progress, workers=workers)
+    return cache.encode(encoder, texts, kind="document", progress=progress, workers=workers, ray=ray)
 
 
 def fit_recommender(
@@ -84,10 +88,16 @@ def fit_recommender(
     item_vocab = IdVocabulary(items["item_id"], "item")
     user_vocab = IdVocabulary(dataset.interactions["user_id"].drop_duplicates().tolist(), "user")
     histories, times = ordered_histories_with_times(dataset.interactions, user_vocab, item_vocab)
-    texts = item_texts(items, config.text)
+    texts, n_cut = item_texts(items, config.text)
+    if n_cut:  # announced once per fit: the encoder reads only the start of these texts
+        planned.notes.append(
+            f"{n_cut:,} item texts longer than {config.text.max_chars:,} characters were cut to that length "
+            "(TextTemplateConfig.max_chars)"
+        )
+        logger.warning("%s", planned.notes[-1])
     items["text"] = texts
     started = time.perf_counter()
-    embeddings = encode_items(texts, encoder, cache, progress, config.encoder.workers)
+    embeddings = encode_items(texts, encoder, cache, progress, config.encoder.workers, config.encoder.ray)
     logger.info("encoded %d item texts in %.1f s", len(texts), time.perf_counter() - started)
     projection = None
     if config.encoder.pca_dim is not None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
 
 from semrec.frozen import FrozenConfig
 
-Scalar = str | int | float | bool | None
+Scalar = str | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
+"""An attribute or context value; floats must be finite."""
 
 
 @dataclass

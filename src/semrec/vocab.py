@@ -34,6 +34,22 @@ class IdVocabulary:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def erase(self, external_id: object) -> bool:
+        """Replace ``external_id`` by a random tombstone id (``"erased:<32 hex>"``) at the same
+        position, so arrays indexed by position stay aligned and no byte of the id remains in
+        the vocabulary (or an artifact saved from it). ``False`` if the id is unknown."""
+        import uuid
+
+        position = self._index.pop(str(external_id), None)
+        if position is None:
+            return False
+        tombstone = f"erased:{uuid.uuid4().hex}"
+        ids = self.ids.tolist()
+        ids[position] = tombstone
+        self.ids = np.asarray(ids, dtype=str)
+        self._index[tombstone] = position
+        return True
+
     def __contains__(self, external_id: object) -> bool:
         return str(external_id) in self._index
 

@@ -260,3 +260,65 @@ def test_the_serve_command_starts_and_answers_a_recommendation(catalogue, tmp_pa
         assert len(response.json()["items"]) == 3
     finally:
         server.stop()
+
+
+def test_non_finite_numbers_get_422_naming_the_field_and_nothing_is_stored(client, live):
+    raw = {"Content-Type": "application/json", **AUTH}
+    before = live.store.count_events()
+    response = client.post("/feedback", content='{"user_id": "u", "item_id": "toy", "value": 1e309}', headers=raw)
+    assert response.status_code == 422, response.text
+    assert ["body", "event", "value"] == response.json()["detail"][0]["loc"]
+    assert response.json()["detail"][0]["input"] == "inf"
+    response = client.put("/users/u", content='{"attributes": {"age": 1e309}}', headers=raw)
+    assert response.status_code == 422, response.text
+    assert any(e["loc"][:3] == ["body", "attributes", "age"] for e in response.json()["detail"])
+    assert client.get("/users/u", headers=AUTH).status_code == 404  # the profile was not written with null
+    assert client.post("/recommend", content='{"context": {"t": -1e400}}', headers=raw).status_code == 422
+    assert live.store.count_events() == before
+
+
+def test_error_replies_quote_only_an_excerpt_of_the_input(live):
+    client = TestClient(create_app(live, ServiceSettings(api_key=KEY)))
+    text = "x" * 100_001
+    response = client.put("/users/u", json={"text": text}, headers=AUTH)
+    assert response.status_code == 422
+    assert len(response.content) < 1_000 and "100,001 characters" in response.text
+
+
+def _files_holding(folder, needle: bytes) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes())
+
+
+def test_deleting_a_user_leaves_no_byte_of_their_id_or_text_in_any_file(catalogue, hashing, tmp_path):
+    """SQLite store, WAL file and artifact, after DELETE returns and after the erasure retrain."""
+    model = Recommender.fit(
+        catalogue, RecommenderConfig(scorer="ease", encoder=EncoderConfig(model="hashing")), encoder=hashing
+    )
+    model.save(tmp_path / "model")
+    store = Store(f"sqlite:///{tmp_path / 'events.db'}")
+    live = LiveRecommender(Recommender.load(tmp_path / "model", encoder=hashing), store, tmp_path / "model")
+    client = TestClient(create_app(live, ServiceSettings(api_key=KEY)))
+    user, secret = "fold_kids_4471", "my daughter Zoe loves zebras"
+    assert (
+        client.put(
+            f"/users/{user}", json={"text": secret, "attributes": {"city": "Quimperle"}}, headers=AUTH
+        ).status_code
+        == 200
+    )
+    for item in ("toy", "lion", "scream"):
+        assert client.post("/feedback", json={"user_id": user, "item_id": item}, headers=AUTH).status_code == 200
+    live.retrain()  # the model and the artifact now know the user too
+    assert user in live.model.users.vocab
+    needles = (user.encode(), b"Zoe loves zebras", b"Quimperle")
+    assert _files_holding(tmp_path, needles[0])  # the marker is really on disk before the delete
+    response = client.delete(f"/users/{user}", headers=AUTH)
+    assert response.status_code == 200 and response.json()["deleted_events"] == 3
+    for needle in needles:
+        assert _files_holding(tmp_path, needle) == [], needle
+    again = client.delete(f"/users/{user}", headers=AUTH)  # idempotent: no -1, no second retrain
+    assert again.status_code in (200, 404) and again.json().get("deleted_events", 0) == 0
+    assert live.wait_for_erasure(timeout=60)
+    version = live.model_version
+    for needle in needles:
+        assert _files_holding(tmp_path, needle) == [], needle
+    assert client.delete(f"/users/{user}", headers=AUTH).status_code == 404 and live.model_version == version

@@ -396,6 +396,14 @@ PcaOpt = Annotated[
     int | None,
     typer.Option(help="Reduce text embeddings to this many principal components (PCA on the item embeddings)."),
 ]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Encode item texts (and, in evaluate, answer the queries) on Ray: 'local' starts Ray here, 'auto' "
+        "joins this machine's cluster, or an address such as ray://head:10001. Needs pip install 'semrec[ray]'.",
+        show_default=False,
+    ),
+]
 TemplateOpt = Annotated[str | None, typer.Option(help="Item text template, e.g. '{title}. [{description}]'.")]
 EncodingOpt = Annotated[str, typer.Option(help="Text encoding of the input files (utf-8, latin-1, cp1252 ...).")]
 SepOpt = Annotated[str | None, typer.Option(help="Field separator of text files (default: from the suffix).")]

@@ -17,6 +17,7 @@ from semrec.cli.common import (
     NamedDatasetOpt,
     PcaOpt,
     PoolingOpt,
+    RayOpt,
     TemplateOpt,
     check_scorer,
     console,
@@ -52,6 +53,7 @@ def evaluate(
     encoder: EncoderOpt = DEFAULT_ENCODER,
     pooling: PoolingOpt = "model",
     pca_dim: PcaOpt = None,
+    ray: RayOpt = None,
     text_template: TemplateOpt = None,
     k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
     onboarding: Annotated[int, typer.Option(help="P2: interactions each cold user reveals.")] = 5,
@@ -83,7 +85,13 @@ def evaluate(
                 config = replace(config, onboarding=replace(config.onboarding, **n))
             configs[name] = config
     report = run_evaluation(
-        data, configs, protocol, k, cache=EmbeddingCache(cache_root() / "embeddings"), n_onboarding=onboarding
+        data,
+        configs,
+        protocol,
+        k,
+        cache=EmbeddingCache(cache_root() / "embeddings"),
+        n_onboarding=onboarding,
+        ray=ray,
     )
     paths = report.write(out) if out else None
     table = Table(title=report.markdown().splitlines()[0], title_justify="left")

@@ -17,6 +17,7 @@ from semrec.cli.common import (
     EscapeOpt,
     PcaOpt,
     PoolingOpt,
+    RayOpt,
     SepOpt,
     TemplateOpt,
     check_scorer,
@@ -35,7 +36,7 @@ ScorerOpt = Annotated[
     str | None,
     typer.Option(
         help="hybrid, ease, als, item-knn, sequential-rules, most-popular, content-profile, ... "
-        "Default: hybrid, or als above 20,000 items (with a note).",
+        "Default: hybrid, or ease-head above 10,000 items (with a note).",
         show_default=False,
     ),
 ]
@@ -68,6 +69,7 @@ def fit(
     encoder: EncoderOpt = DEFAULT_ENCODER,
     pooling: PoolingOpt = "model",
     pca_dim: PcaOpt = None,
+    ray: RayOpt = None,
     text_template: TemplateOpt = None,
     encoding: EncodingOpt = "utf-8",
     sep: SepOpt = None,
@@ -97,7 +99,7 @@ def fit(
         config = RecommenderConfig(
             **({"scorer": scorer} if scorer is not None else {}),
             scorer_config=params,
-            encoder=EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim),
+            encoder=EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim, ray=ray),
             **dataset_config(entry, text_template),
         )
         config = replace(config, handover=replace(config.handover, enabled=handover))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,9 +96,22 @@ def read_table(
     raise DataFormatError(f"unsupported file type '{suffix}'; use .csv, .tsv, .parquet or .jsonl", path=path)
 
 
+def _no_field_limit() -> None:
+    """Lift the csv module's 128 KiB field limit: a long description is data, not an error."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:  # C long is 32 bits on some platforms
+            limit //= 2
+
+
 def _read_delimited(path: Path, sep: str, encoding: str, escapechar: str | None = None) -> RawTable:
     rows: list[list[str]] = []
     lines: list[int] = []
+    _no_field_limit()
+    start = 1
     try:
         with path.open(newline="", encoding=encoding) as handle:
             reader = csv.reader(handle, delimiter=sep, escapechar=escapechar)
@@ -127,7 +141,7 @@ def _read_delimited(path: Path, sep: str, encoding: str, escapechar: str | None 
     except UnicodeDecodeError as exc:
         raise _decode_error(path, encoding) from exc
     except csv.Error as exc:
-        raise DataFormatError(f"malformed {'TSV' if sep == chr(9) else 'CSV'}: {exc}", path=path) from exc
+        raise DataFormatError(f"malformed {'TSV' if sep == chr(9) else 'CSV'}: {exc}", path=path, line=start) from exc
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return RawTable(path, frame, np.asarray(lines, dtype=np.int64), "line")
 
@@ -249,8 +263,17 @@ def float_column(raw: RawTable, column: str) -> np.ndarray:
     return out
 
 
+MAX_TIMESTAMP = 10**11
+"""The latest accepted timestamp, as the service accepts (Unix seconds)."""
+
+
 def timestamp_column(raw: RawTable, column: str) -> np.ndarray:
-    """Unix seconds from integers, floats or ISO-8601 strings."""
+    """Unix seconds from integers, floats or ISO-8601 strings.
+
+    Raises:
+        DataFormatError: A missing or unparsable value, or one outside ``0..MAX_TIMESTAMP``
+            (naming the line; a value that looks like milliseconds says so).
+    """
     values = raw.frame[column].tolist()
     out = np.empty(len(values), dtype=np.int64)
     for row, value in enumerate(values):
@@ -270,6 +293,16 @@ def timestamp_column(raw: RawTable, column: str) -> np.ndarray:
         if stamp.tzinfo is None:
             stamp = stamp.tz_localize("UTC")
         out[row] = int(stamp.timestamp())
+    bad = np.flatnonzero((out < 0) | (out > MAX_TIMESTAMP))
+    if len(bad):
+        value = int(out[bad[0]])
+        hint = " (milliseconds? divide by 1000)" if value > MAX_TIMESTAMP else ""
+        others = f"; {len(bad) - 1} more rows are out of range" if len(bad) > 1 else ""
+        raise raw.error(
+            f"timestamp {value} is outside 0..{MAX_TIMESTAMP:,} Unix seconds (1970 to year 5138){hint}{others}",
+            int(bad[0]),
+            column,
+        )
     return out
 
 

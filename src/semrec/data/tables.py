@@ -56,6 +56,8 @@ class LoadReport:
 
     counts: dict[str, int] = field(default_factory=dict)
     """``{"<file name>: <what>": rows}``, e.g. ``{"BX-Books.csv: duplicate item ids kept first": 1}``."""
+    notes: list[str] = field(default_factory=list)
+    """Other things loading decided for the user, e.g. a ``rating`` column read as ``value``."""
 
     def add(self, path: str | Path, what: str, n: int) -> None:
         if n:
@@ -63,7 +65,28 @@ class LoadReport:
             self.counts[key] = self.counts.get(key, 0) + int(n)
 
     def lines(self) -> list[str]:
-        return [f"{key}: {n} rows dropped" for key, n in self.counts.items()]
+        return [f"{key}: {n} rows dropped" for key, n in self.counts.items()] + list(self.notes)
+
+
+FIELD_ALIASES = {"value": ("rating", "ratings", "score"), "timestamp": ("time", "datetime", "date", "ts")}
+"""Column names read as an optional interaction field when the file has no column of the field's
+own name and no mapping names one (each such reading is a note)."""
+
+
+def _aliased(raw, columns: Mapping[str, str] | None, report: LoadReport | None) -> dict[str, str]:
+    """``columns`` plus ``field -> alias column`` for every unmapped field whose alias is in the file."""
+    out = dict(columns or {})
+    for name, aliases in FIELD_ALIASES.items():
+        if name in out or name in raw.frame.columns:
+            continue
+        found = [c for c in raw.frame.columns if str(c).strip().lower() in aliases]
+        if found:
+            out[name] = found[0]
+            if report is not None:
+                report.notes.append(
+                    f"{Path(raw.path).name}: column '{found[0]}' read as {name} (map it explicitly to silence this)"
+                )
+    return out
 
 
 def load_items(
@@ -88,9 +111,13 @@ def load_items(
         DataFrame with ``item_id`` (str, unique) first, then every other column.
 
     Raises:
-        DataFormatError: Missing ``item_id`` column, an empty id, or a duplicate id (naming both lines).
+        DataFormatError: Missing ``item_id`` column, an empty id, a duplicate id (naming both
+            lines), or no rows at all (an empty catalogue cannot be fitted or served).
     """
-    return _load_entity_table(path, columns, "item", on_duplicate, report, **read_options)
+    table = _load_entity_table(path, columns, "item", on_duplicate, report, **read_options)
+    if table.empty:
+        raise DataFormatError("no items: the file has a header but no rows", path=path)
+    return table
 
 
 def load_users(
@@ -173,6 +200,7 @@ def load_interactions(
             found in ``items`` / ``users``; the message names file, line and column.
     """
     raw = read_table(path, **read_options)
+    columns = _aliased(raw, columns, report)
     resolved = resolve_columns(raw, columns, ("user_id", "item_id"), ("value", "timestamp", "event"))
     user_column, item_column = required_column(resolved, "user_id"), required_column(resolved, "item_id")
     user_ids = id_column(raw, user_column)

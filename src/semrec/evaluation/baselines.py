@@ -114,3 +114,42 @@ def lightfm_lists(prepared: ProtocolRun, k: int) -> np.ndarray:
         scores[:, ~prepared.candidates] = -np.inf
     lists, _ = top_k(scores, k, histories_to_csr(prepared.histories, len(item_ids)))
     return lists
+
+
+def lightfm_cf_lists(
+    prepared: ProtocolRun, k: int, epochs: int = 20, components: int = 64, threads: int = 2, batch: int = 512
+) -> np.ndarray:
+    """``(n_users, k) int64`` top-k lists of LightFM WARP on identities alone (no features), for
+    catalogues too large for :func:`lightfm_lists`' per-user ``predict`` (Book-Crossing's 271k books).
+
+    Trained on the protocol's train histories (``prepared.histories`` are the evaluated users';
+    every train user's interactions come from ``prepared.train``); scored in batches of ``batch``
+    users as ``u · v + b_i`` (the user bias does not change a user's order), seen items removed.
+    """
+    import scipy.sparse as sp
+    from lightfm import LightFM
+
+    from semrec.vocab import IdVocabulary
+
+    train = prepared.train.interactions
+    users = IdVocabulary(sorted(train["user_id"].unique(), key=id_order), "user")
+    rows = users.index(train["user_id"].tolist())
+    cols = prepared.items.index(train["item_id"].tolist())
+    matrix = sp.coo_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(prepared.items))
+    ).tocsr()
+    matrix.data[:] = 1.0  # repeated (user, item) pairs count once
+    model = LightFM(no_components=components, loss="warp", learning_rate=0.05, random_state=42)
+    model.fit(matrix.tocoo(), epochs=epochs, num_threads=threads)
+    item_bias, item_vectors = model.get_item_representations()
+    _, user_vectors = model.get_user_representations()
+    wanted = user_vectors[users.index(prepared.user_ids)].astype(np.float32)
+    seen = histories_to_csr(prepared.histories, len(prepared.items))
+    out = np.empty((len(wanted), k), dtype=np.int64)
+    item_vectors, item_bias = item_vectors.astype(np.float32), item_bias.astype(np.float32)
+    for start in range(0, len(wanted), batch):
+        scores = wanted[start : start + batch] @ item_vectors.T + item_bias[None, :]
+        if prepared.candidates is not None:
+            scores[:, ~prepared.candidates] = -np.inf
+        out[start : start + batch], _ = top_k(scores, k, seen[start : start + batch])
+    return out

@@ -146,15 +146,23 @@ class ProtocolRun:
         out["Novelty"] = float(novelty(recommended, self.train_counts).mean())
         return out
 
-    def lists(self, model: Recommender, k: int, **query_fields) -> np.ndarray:
+    def lists(self, model: Recommender, k: int, ray: str | None = None, **query_fields) -> np.ndarray:
         """``(n_users, k) int64`` item positions (``-1`` padded) that ``model`` serves for the queries.
 
         Args:
+            ray: A Ray address: the queries are answered by Ray tasks
+                (:func:`semrec.distributed.recommend_on_ray`, the same ``recommend_many``).
             query_fields: Extra :class:`~semrec.types.Query` fields for every query (e.g. ``diversity``).
         """
         queries = [q.model_copy(update={"k": k, **query_fields}) for q in self.queries]
         out = np.full((len(queries), k), -1, dtype=np.int64)
-        for row, result in enumerate(model.recommend_many(queries)):
+        if ray is not None:
+            from semrec.distributed import recommend_on_ray
+
+            results = recommend_on_ray(model, queries, ray)
+        else:
+            results = model.recommend_many(queries)
+        for row, result in enumerate(results):
             out[row, : len(result.item_ids)] = self.items.index(result.item_ids.tolist())
         return out
 
@@ -241,6 +249,7 @@ def evaluate(
     cache: EmbeddingCache | None = None,
     n_onboarding: int = 5,
     tag_field: str = "genres",
+    ray: str | None = None,
 ) -> EvaluationReport:
     """Fit one served pipeline per configuration on the protocol's train split and evaluate it.
 
@@ -253,6 +262,8 @@ def evaluate(
         cache: Embedding cache shared by the fits.
         n_onboarding: P2: interactions each cold user reveals.
         tag_field: Item column with ``"A|B"`` tags for ILD@k.
+        ray: A Ray address (:mod:`semrec.distributed`): item texts are encoded and the queries
+            answered on that cluster; the figures equal the local run's.
 
     Returns:
         An :class:`EvaluationReport`: one row per configuration, fit seconds and users/s of
@@ -265,11 +276,13 @@ def evaluate(
     label = f"P2 (n={n_onboarding})" if protocol == "P2" else protocol
     report = EvaluationReport(label, dataset.name, k, run.n_train, run.n_test, len(run.queries))
     for name, config in configs.items():
+        if ray is not None:
+            config = config.model_copy(update={"encoder": config.encoder.model_copy(update={"ray": ray})})
         started = time.perf_counter()
         model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
         fit_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        recommended = run.lists(model, k)
+        recommended = run.lists(model, k, ray=ray)
         rank_seconds = time.perf_counter() - started
         metrics = run.metrics(recommended, k)
         report.results.append(ScorerResult(name, metrics, fit_seconds, len(run.queries) / max(rank_seconds, 1e-9)))

@@ -61,13 +61,15 @@ class ArtifactUsers:
         return UserRecord(self.histories[position], self.times[position])
 
     def forget(self, user_id: str) -> bool:
-        """Drop a user's stored history (the vocabulary keeps a tombstone id). ``False`` if unknown."""
+        """Drop a user's stored history; the vocabulary keeps a random tombstone id in the user's
+        place (:meth:`semrec.vocab.IdVocabulary.erase`), not the id. ``False`` if unknown (a
+        second call for the same user too)."""
         position = self.vocab.get(user_id)
         if position is None:
             return False
         self.histories[position] = np.zeros(0, dtype=np.int64)
         self.times[position] = np.zeros(0, dtype=np.int64)
-        return True
+        return self.vocab.erase(user_id)
 
 
 def flatten(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -81,8 +81,10 @@ class HybridConfig(FrozenConfig):
     """Give items without interactions EASE columns predicted from text + side features."""
     bridge_l2: PositiveFloat = 10.0
     """Ridge regularisation of the bridge."""
-    max_items: PositiveInt = 20_000
-    """Refuse larger catalogues: three dense (n_items, n_items) float32 matrices are held."""
+    max_items: PositiveInt = 10_000
+    """Refuse larger catalogues: three dense (n_items, n_items) float32 matrices are held, and fitting
+    (float64 Gram matrix and inverse, rule counts) peaks near 60 bytes x n_items^2: 5.8 GiB at 10,000
+    items (``benchmarks/scale.py --synthetic 10000``), so about 23 GiB at 20,000."""
 
 
 class HybridScorer(Scorer[HybridConfig]):
@@ -211,7 +213,9 @@ class HybridScorer(Scorer[HybridConfig]):
             if self.bridged.any():  # a cold item has no place in the sequence: the whole history counts alike
                 binary = histories_to_csr(hist, n_items)
                 mean_weight = np.asarray(decayed.sum(axis=1)).ravel() / np.maximum(binary.getnnz(axis=1), 1)
-                ease[:, self.bridged] = sparse_times_dense(binary, self.weights[:, self.bridged]) * mean_weight[:, None]
+                seen = np.unique(binary.indices)  # the rows of the weights a history reaches, not all n_items
+                bridged = self.weights[seen][:, self.bridged]
+                ease[:, self.bridged] = sparse_times_dense(binary[:, seen], bridged) * mean_weight[:, None]
             rules = sparse_times_dense(decayed_matrix(hist, n_items, c.short_rules.history_decay), self.short)
             warm = standardise_rows(ease) + c.short_weight * standardise_rows(rules)
             out[warm_rows] += share[warm_rows, None] * warm

@@ -13,9 +13,11 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -30,7 +32,34 @@ from semrec.types import Query
 logger = logging.getLogger(__name__)
 
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
-Scalar = str | int | float | bool | None
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Scalar = str | int | FiniteFloat | bool | None
+EXCERPT_CHARS = 80
+"""A validation error quotes at most this many characters of the offending input."""
+
+
+def _excerpt(value: Any) -> Any:
+    """A short, JSON-safe stand-in for an input value in an error reply (never the whole input)."""
+    if isinstance(value, bool) or value is None or isinstance(value, int) and abs(value) < 10**18:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value if len(value) <= EXCERPT_CHARS else f"{value[:EXCERPT_CHARS]}... ({len(value):,} characters)"
+    if isinstance(value, dict | list | tuple):
+        return f"<{type(value).__name__} of {len(value):,} entries>"
+    return f"<{type(value).__name__}>"
+
+
+def _errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors as ``{"loc", "msg", "type", "input"}``, the input cut to an excerpt."""
+    out = []
+    for error in errors:
+        entry = {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", ""))[:300], "type": error.get("type")}
+        if "input" in error:
+            entry["input"] = _excerpt(error["input"])
+        out.append(entry)
+    return out
 
 
 class ServiceSettings(FrozenConfig):
@@ -192,7 +221,11 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
 
     @app.exception_handler(ValidationError)
     async def validation_error(_request: Request, exc: ValidationError):
-        return JSONResponse({"detail": exc.errors(include_url=False, include_context=False)}, status_code=422)
+        return JSONResponse({"detail": _errors(exc.errors(include_url=False, include_context=False))}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation_error(_request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": _errors(exc.errors())}, status_code=422)
 
     @app.exception_handler(SemrecError)
     async def semrec_error(_request: Request, exc: SemrecError):

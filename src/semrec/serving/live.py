@@ -199,10 +199,15 @@ class LiveRecommender:
         model knew the user, a background retrain starts at once (``erasure_pending_retrain``
         stays true until it has swapped in; :meth:`wait_for_erasure` waits for it).
 
+        Idempotent: deleting a user again deletes nothing and starts no second retrain.
+
         Returns:
-            ``{"deleted_events": n, "erasure_pending_retrain": bool}``; ``deleted_events == -1`` if unknown.
+            ``{"deleted_events": n, "erasure_pending_retrain": bool}``; ``deleted_events == -1`` if the
+            user was never known (nothing stored, nothing in the model, no erasure pending).
         """
         deleted = self.store.delete_user(user_id)
+        if deleted < 0 and user_id in self.erasure_pending:  # deleted before; its retrain is still running
+            return {"deleted_events": 0, "erasure_pending_retrain": True}
         with self._lock:
             self._histories.pop(user_id, None)
             in_model = self.model.forget_user(user_id)
@@ -214,7 +219,7 @@ class LiveRecommender:
         if in_model:
             self._erasure_done.clear()
             threading.Thread(target=self._erase, name="semrec-erasure", daemon=True).start()
-        return {"deleted_events": deleted, "erasure_pending_retrain": in_model}
+        return {"deleted_events": max(deleted, 0) if in_model else deleted, "erasure_pending_retrain": in_model}
 
     def _erase(self) -> None:
         try:

@@ -11,6 +11,7 @@ Tables: ``events`` (append-only, optional client ``event_id`` for idempotent ret
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import Insert
+
+logger = logging.getLogger(__name__)
 
 metadata = MetaData()
 EVENTS = Table(
@@ -89,6 +92,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten with zeros, not left in free space
     cursor.close()
 
 
@@ -202,11 +206,33 @@ class Store:
         }
 
     def delete_user(self, user_id: str) -> int:
-        """Forget a user: profile and every event, in one transaction. Returns events deleted (-1: nothing known)."""
+        """Forget a user: profile and every event, in one transaction, then off the disk.
+
+        SQLite overwrites deleted rows (``secure_delete``) and the write-ahead log, which still
+        holds the pages as they were written, is checkpointed into the database and truncated to
+        zero bytes (:meth:`scrub`). Returns events deleted (-1: nothing known)."""
         with self.engine.begin() as conn:
             n_events = conn.execute(delete(EVENTS).where(EVENTS.c.user_id == user_id)).rowcount
             n_profiles = conn.execute(delete(USERS).where(USERS.c.user_id == user_id)).rowcount
+        if n_events or n_profiles:
+            self.scrub()
         return n_events if (n_events or n_profiles) else -1
+
+    def scrub(self, attempts: int = 50) -> bool:
+        """SQLite: move the write-ahead log into the database and truncate it (``wal_checkpoint(TRUNCATE)``),
+        so rows deleted under ``secure_delete`` leave no copy in the ``-wal`` file. Retried while
+        readers hold old snapshots; ``False`` if it never completed. PostgreSQL: a no-op here (its
+        WAL and dead tuples are the server's to recycle; see the README's privacy section)."""
+        if self.engine.dialect.name != "sqlite":
+            return True
+        for _ in range(attempts):
+            with self.engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy is not None and busy[0] == 0:
+                return True
+            time.sleep(0.02)
+        logger.warning("SQLite WAL checkpoint stayed busy: the -wal file may still hold deleted rows until the next")
+        return False
 
     # ------------------------------------------------------------------ items
     def put_items(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> None:

@@ -47,11 +47,13 @@ class EmbeddingCache:
         kind: TextKind = "document",
         progress: bool = False,
         workers: int | None = 1,
+        ray: str | None = None,
     ) -> np.ndarray:
         """Embeddings of ``texts``, computing (and storing) only those not cached yet.
 
         Missing texts are encoded in chunks (:func:`semrec.text.parallel.encode_chunks`, on
-        ``workers`` processes; ``None``: every core) and each chunk is committed as it arrives,
+        ``workers`` processes; ``None``: every core; or on the Ray cluster at ``ray``) and each chunk
+        is committed as it arrives,
         so an interrupted run resumes where it stopped.
 
         Returns:
@@ -79,8 +81,8 @@ class EmbeddingCache:
                 logger.info("encoding %d texts (%d cached)", len(todo), len(unique) - len(todo))
                 pending = [texts[first[k]] for k in todo]
                 bar = tqdm(total=len(todo), desc="encoding", disable=not progress)
-                for start, vectors in encode_chunks(encoder, pending, kind, workers=workers):
-                    chunk = todo[start : start + len(vectors)]
+                for positions, vectors in encode_chunks(encoder, pending, kind, workers=workers, ray=ray):
+                    chunk = [todo[p] for p in positions.tolist()]
                     rows = [(k, v.astype(np.float32).tobytes()) for k, v in zip(chunk, vectors)]
                     conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
                     conn.commit()  # stored: an interruption loses at most the chunk in flight

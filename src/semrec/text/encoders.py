@@ -72,6 +72,9 @@ class EncoderConfig(FrozenConfig):
     workers: int | None = Field(None, ge=1)
     """Processes that encode a large catalogue at fit time (:mod:`semrec.text.parallel`);
     ``None``: one per core. Query texts are always encoded in the serving process."""
+    ray: str | None = None
+    """Encode the catalogue at fit time on a Ray cluster instead (:mod:`semrec.distributed`):
+    ``"local"``, ``"auto"`` or a :func:`ray.init` address; ``None``: this machine's processes."""
 
 
 @runtime_checkable

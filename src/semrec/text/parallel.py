@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from semrec.errors import SemrecError
 from semrec.text.encoders import EncoderConfig, TextEncoder, TextKind, build_encoder
 
 PARALLEL_MIN_TEXTS = 20_000
@@ -43,15 +44,21 @@ def _spawn_safe() -> bool:
     return path is None or os.path.exists(path)
 
 
-def _start(config: EncoderConfig) -> None:
-    global _worker_encoder
-    if config.model not in ("hashing", "use-multilingual"):  # torch models only: importing torch costs seconds
+def limit_threads(config: EncoderConfig) -> None:
+    """One torch thread in this process (a worker shares the cores with its siblings); models that
+    do not use torch are left alone, since importing torch costs seconds."""
+    if config.model not in ("hashing", "use-multilingual"):
         try:
             import torch
 
             torch.set_num_threads(1)
         except ImportError:
             pass
+
+
+def _start(config: EncoderConfig) -> None:
+    global _worker_encoder
+    limit_threads(config)
     _worker_encoder = build_encoder(config)
 
 
@@ -67,28 +74,47 @@ def encode_chunks(
     kind: TextKind = "document",
     chunk_size: int = 4096,
     workers: int | None = None,
-) -> Iterator[tuple[int, np.ndarray]]:
-    """``(start, (len(chunk), dim) float32)`` for consecutive chunks of ``texts``, in order.
+    ray: str | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(positions (n,) int64, (n, dim) float32)`` for chunks of ``texts``: consecutive and in
+    order on this machine, in the order they finish on Ray.
 
     Args:
-        encoder: The encoder; worker processes rebuild it from ``encoder.config`` (an encoder
-            without a ``config`` attribute, or ``workers=1``, or fewer than
-            :data:`PARALLEL_MIN_TEXTS` texts, encodes in this process).
+        encoder: The encoder; worker processes and Ray actors rebuild it from ``encoder.config`` (an
+            encoder without a ``config`` attribute, or ``workers=1``, or fewer than
+            :data:`PARALLEL_MIN_TEXTS` texts, encodes in this process; ``ray`` ignores the size).
         texts: The texts.
         kind: ``"document"`` or ``"query"`` (prefixes).
         chunk_size: Texts per chunk (the unit that is stored and resumed).
         workers: Processes; ``None``: :func:`default_workers`.
+        ray: A Ray address (:func:`semrec.distributed.connect`): encode on that cluster instead.
+
+    Raises:
+        SemrecError: ``ray`` is given but the encoder has no ``config`` to rebuild, or Ray fails
+            to start (:func:`semrec.distributed.connect`).
     """
+    config = getattr(encoder, "config", None)
+    if ray is not None:
+        if not isinstance(config, EncoderConfig):
+            raise SemrecError(f"--ray: {type(encoder).__name__} has no EncoderConfig to rebuild on Ray actors")
+        from semrec.distributed import encode_on_ray
+
+        yield from encode_on_ray(config, texts, kind, ray, chunk_size)
+        return
     starts = list(range(0, len(texts), chunk_size))
     workers = default_workers() if workers is None else max(1, workers)
-    config = getattr(encoder, "config", None)
     parallel = workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS and isinstance(config, EncoderConfig)
+
+    def positions(start: int, n: int) -> np.ndarray:
+        return np.arange(start, start + n, dtype=np.int64)
+
     if not (parallel and _spawn_safe()):
         for start in starts:
-            yield start, encoder.encode(list(texts[start : start + chunk_size]), kind=kind)
+            vectors = encoder.encode(list(texts[start : start + chunk_size]), kind=kind)
+            yield positions(start, len(vectors)), vectors
         return
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(workers, len(starts)), initializer=_start, initargs=(config,)) as pool:
         jobs = ((list(texts[start : start + chunk_size]), kind) for start in starts)
         for start, vectors in zip(starts, pool.imap(_encode, jobs)):
-            yield start, vectors
+            yield positions(start, len(vectors)), vectors
