@@ -219,10 +219,20 @@ class Store:
         return n_events if (n_events or n_profiles) else -1
 
     def scrub(self, attempts: int = 50) -> bool:
-        """SQLite: move the write-ahead log into the database and truncate it (``wal_checkpoint(TRUNCATE)``),
-        so rows deleted under ``secure_delete`` leave no copy in the ``-wal`` file. Retried while
-        readers hold old snapshots; ``False`` if it never completed. PostgreSQL: a no-op here (its
-        WAL and dead tuples are the server's to recycle; see the README's privacy section)."""
+        """Push deleted rows off the disk as far as the database allows.
+
+        SQLite: move the write-ahead log into the database and truncate it
+        (``wal_checkpoint(TRUNCATE)``), so rows deleted under ``secure_delete`` leave no copy in
+        the ``-wal`` file; retried while readers hold old snapshots; ``False`` if it never
+        completed. PostgreSQL: ``VACUUM events, users`` prunes the dead row versions, so no query
+        (and no replica built from now on) can read them and their space is reused; the bytes of
+        a pruned row stay in the server's data files until overwritten, and in its WAL segments
+        until they are recycled, which only ``VACUUM FULL`` (an exclusive table rewrite) and a
+        checkpoint shorten: that is the server operator's to schedule."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM events, users")
+            return True
         if self.engine.dialect.name != "sqlite":
             return True
         for _ in range(attempts):
