@@ -24,16 +24,11 @@ DbOpt = Annotated[
 ApiKeyOpt = Annotated[str | None, typer.Option(envvar="SEMREC_API_KEY", help="Key for writes (env SEMREC_API_KEY).")]
 
 
-def _live(model: Path, db: str | None) -> LiveRecommender:
+def _live(model: Path, db: str | None, shared: bool = False) -> LiveRecommender:
     """The artifact in ``model`` with its event store, as a :class:`~semrec.serving.live.LiveRecommender`."""
-    from semrec.data.fetch import cache_root
-    from semrec.pipeline import Recommender
-    from semrec.serving.live import LiveRecommender
-    from semrec.serving.store import Store
-    from semrec.text import EmbeddingCache
+    from semrec.serving.workers import live_recommender
 
-    cache = EmbeddingCache(cache_root() / "embeddings")
-    return LiveRecommender(Recommender.load(model), Store(store_url(model, db)), model, embedding_cache=cache)
+    return live_recommender(str(model), store_url(model, db), shared)
 
 
 def serve(
@@ -45,6 +40,14 @@ def serve(
     read_requires_key: Annotated[bool, typer.Option(help="Require the key on reads too.")] = False,
     retrain_every: Annotated[float | None, typer.Option(help="Retrain from stored events every N seconds.")] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Largest accepted request body.")] = 2_000_000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes on the port; with more than one, no process caches histories and each "
+            "follows the others' writes through the store (semrec.serving.workers).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP service (FastAPI + uvicorn); OpenAPI schema at /docs and /openapi.json."""
     import gc
@@ -64,6 +67,9 @@ def serve(
         )
     if not api_key:
         err_console.print(f"no --api-key / SEMREC_API_KEY given; this run's write key is: {key}", highlight=False)
+    if workers > 1:
+        _serve_workers(model, db, host, port, workers, settings)
+        return
     live = _live(model, db)
     _ = live.model.catalogue.encoder  # load the text encoder before taking traffic
     application = create_app(live, settings)
@@ -71,6 +77,42 @@ def serve(
     gc.freeze()  # the loaded model and caches are long-lived: keep them out of every GC pass (latency tail)
     err_console.print(f"semrec serving on http://{host}:{port} (API docs at /docs)", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _serve_workers(model: Path, db: str | None, host: str, port: int, workers: int, settings) -> None:
+    """``workers`` uvicorn processes in shared mode; this process seeds the store and retrains."""
+    import os
+    import threading
+
+    import uvicorn
+
+    from semrec.serving.workers import ENV
+
+    live = _live(model, db, shared=True)  # seeds an empty store once, before any worker starts
+    os.environ[ENV] = json.dumps(
+        {"model": str(model), "db": store_url(model, db), "settings": settings.model_dump(mode="json")}
+    )
+    if settings.retrain_every_s:
+
+        def schedule() -> None:
+            while True:
+                threading.Event().wait(settings.retrain_every_s)
+                try:
+                    live.retrain()
+                except Exception as exc:  # keep serving the old model; the next period tries again
+                    err_console.print(f"scheduled retrain failed: {exc}", highlight=False)
+
+        threading.Thread(target=schedule, name="semrec-retrain", daemon=True).start()
+    err_console.print(f"semrec serving on http://{host}:{port} with {workers} workers", highlight=False)
+    uvicorn.run(
+        "semrec.serving.workers:app_factory",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def retrain(

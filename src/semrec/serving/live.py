@@ -10,6 +10,7 @@ atomically: in-flight requests finish on the old one.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -76,6 +77,12 @@ class LiveRecommender:
         artifact_dir: Where ``model`` lives; retrain and deletion write there atomically.
         cache_size: Users whose history is kept in memory (least recently used are evicted).
         embedding_cache: Used by retrain so unchanged item texts are not encoded again.
+        shared: Other processes serve from the same store and artifact (``semrec serve --workers N``,
+            or replicas on one PostgreSQL): no history is cached (every request reads the store,
+            the truth), and before each request the store's ``generation`` counter is read; when
+            another process changed the catalogue, deleted a user or swapped in a retrained model,
+            this process reloads the artifact (if it changed) and syncs its catalogue first, so a
+            write acknowledged by any process is seen by the next request to every process.
     """
 
     def __init__(
@@ -85,17 +92,21 @@ class LiveRecommender:
         artifact_dir: str | Path | None = None,
         cache_size: int = 100_000,
         embedding_cache: EmbeddingCache | None = None,
+        shared: bool = False,
     ) -> None:
         self.model = model
         self.embedding_cache = embedding_cache
         self.store = store
         self.artifact_dir = None if artifact_dir is None else Path(artifact_dir)
-        self.cache_size = cache_size
+        self.shared = shared
+        self.cache_size = 0 if shared else cache_size
         self._histories: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()
         self.users = StoreUsers(self)
         self._lock = threading.RLock()
         self._retrain_lock = threading.Lock()
-        self.model_version = 1
+        self.model_version = 1 + store.counter("model_version")
+        self._generation = store.counter("generation")
+        self._artifact_stamp = self._stamp()
         self.erasure_pending: dict[str, int] = {}
         """Deleted users whose influence is still in the learned weights -> deletion sequence number."""
         self._deletions = 0
@@ -145,6 +156,43 @@ class LiveRecommender:
         for item_id in known - stored_ids:
             self.model.remove_item(item_id)
 
+    # ------------------------------------------------------------------ other processes
+    def _stamp(self) -> tuple[int, int] | None:
+        """Identity of the artifact on disk (its manifest's inode and mtime: a save replaces it)."""
+        if self.artifact_dir is None:
+            return None
+        try:
+            stat = (self.artifact_dir / "manifest.json").stat()
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def _changed(self) -> None:
+        """Tell the other processes (and remember, so this one does not reload its own write)."""
+        generation = self.store.bump("generation")
+        with self._lock:
+            if generation == self._generation + 1:
+                self._generation, self._artifact_stamp = generation, self._stamp()
+
+    def refresh(self) -> None:
+        """Shared mode: catch up with what other processes changed (see ``shared``); cheap when
+        nothing did (one indexed read of the store)."""
+        if not self.shared:
+            return
+        generation = self.store.counter("generation")
+        if generation == self._generation:
+            return
+        with self._lock:
+            if generation == self._generation:
+                return
+            stamp = self._stamp()
+            if stamp != self._artifact_stamp and self.artifact_dir is not None:
+                self.model = Recommender.load(self.artifact_dir, encoder=self.model.catalogue.encoder)
+                self._artifact_stamp = stamp
+            self._sync_catalogue()
+            self.model_version = 1 + self.store.counter("model_version")
+            self._generation = generation
+
     # ------------------------------------------------------------------ reads
     def history(self, user_id: str) -> list[tuple[str, int]]:
         """The user's ``(item_id, Unix seconds)`` events from the store, oldest first (cached; updated on feedback)."""
@@ -169,6 +217,7 @@ class LiveRecommender:
         Raises:
             QueryError: Empty text, unknown history item, unknown filter field.
         """
+        self.refresh()
         return self.model.recommend(query, users=self.users)
 
     # ------------------------------------------------------------------ writes
@@ -178,6 +227,7 @@ class LiveRecommender:
         Raises:
             UnknownItemError: An event names an item not in the catalogue (nothing is stored).
         """
+        self.refresh()
         model = self.model
         for record in records:
             position = model.catalogue.vocab.get(record.item_id)
@@ -205,6 +255,7 @@ class LiveRecommender:
             ``{"deleted_events": n, "erasure_pending_retrain": bool}``; ``deleted_events == -1`` if the
             user was never known (nothing stored, nothing in the model, no erasure pending).
         """
+        self.refresh()
         deleted = self.store.delete_user(user_id)
         if deleted < 0 and user_id in self.erasure_pending:  # deleted before; its retrain is still running
             return {"deleted_events": 0, "erasure_pending_retrain": True}
@@ -216,6 +267,8 @@ class LiveRecommender:
                 self.erasure_pending[user_id] = self._deletions
                 if self.artifact_dir is not None:
                     self.model.save(self.artifact_dir)
+        if in_model or deleted >= 0:
+            self._changed()
         if in_model:
             self._erasure_done.clear()
             threading.Thread(target=self._erase, name="semrec-erasure", daemon=True).start()
@@ -236,14 +289,18 @@ class LiveRecommender:
 
     def put_item(self, item_id: str, fields: dict[str, Any]) -> None:
         """Add or update an item: stored, encoded and recommendable at once."""
+        self.refresh()
         with self._lock:
             self.store.put_items([(item_id, fields)])
             self.model.upsert_item(item_id, fields)
+        self._changed()
 
     def delete_item(self, item_id: str) -> bool:
+        self.refresh()
         with self._lock:
             found = self.store.delete_item(item_id)
             self.model.remove_item(item_id)
+        self._changed()
         return found
 
     # ------------------------------------------------------------------ retrain
@@ -268,11 +325,13 @@ class LiveRecommender:
             )
             if self.artifact_dir is not None:
                 model.save(self.artifact_dir)
+            version = 1 + self.store.bump("model_version")
             with self._lock:
                 self.model = model
-                self.model_version += 1
+                self.model_version = version
                 self.erasure_pending = {u: n for u, n in self.erasure_pending.items() if n > deletions_before}
                 self._histories.clear()
+            self._changed()
             return RetrainReport(
                 len(model.users.vocab),
                 model.n_items,
@@ -283,7 +342,13 @@ class LiveRecommender:
 
     def stats(self) -> dict[str, Any]:
         """Cheap facts for /health (no table scans)."""
-        return {"model_version": self.model_version, "n_items": self.model.n_items, "scorer": self.model.scorer.name}
+        self.refresh()
+        return {
+            "pid": os.getpid(),
+            "model_version": self.model_version,
+            "n_items": self.model.n_items,
+            "scorer": self.model.scorer.name,
+        }
 
 
 __all__ = ["LiveRecommender", "QueryError", "RetrainReport", "UnknownItemError"]

@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Insert
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,12 @@ USERS = _latest_state_table(
     "users", "user_id", Column("text", Text, nullable=True), Column("attributes", Text, nullable=False)
 )
 ITEMS = _latest_state_table("items", "item_id", Column("fields", Text, nullable=False))
+META = Table(
+    "semrec_meta", metadata, Column("key", String(64), primary_key=True), Column("value", BigInteger, nullable=False)
+)
+"""Counters shared by every process on the store: ``generation`` (bumped by every change that a
+process's in-memory model must follow: item put/delete, user deletion, a retrain swap) and
+``model_version``."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +281,25 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(ITEMS.c.item_id, ITEMS.c.fields).order_by(ITEMS.c.item_id)).all()
         return pd.DataFrame([{"item_id": r.item_id, **json.loads(r.fields)} for r in rows])
+
+    # ------------------------------------------------------------------ shared counters
+    def counter(self, key: str) -> int:
+        """A :data:`META` counter (0 before its first :meth:`bump`)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
+        return int(value or 0)
+
+    def bump(self, key: str) -> int:
+        """Add one to a :data:`META` counter atomically; returns the new value."""
+        with self.engine.begin() as conn:
+            updated = conn.execute(META.update().where(META.c.key == key).values(value=META.c.value + 1)).rowcount
+            if not updated:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(META.insert().values(key=key, value=1))
+                except IntegrityError:  # another process inserted it first
+                    conn.execute(META.update().where(META.c.key == key).values(value=META.c.value + 1))
+            return int(conn.execute(select(META.c.value).where(META.c.key == key)).scalar_one())
 
     def count_items(self) -> int:
         with self.engine.connect() as conn:

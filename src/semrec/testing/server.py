@@ -50,12 +50,13 @@ def fit_tiny(catalogue, directory: Path) -> Path:
 class Server:
     """``semrec serve`` in its own process group; ``kill()`` sends SIGKILL."""
 
-    def __init__(self, model: Path, db: str, port: int | None = None) -> None:
+    def __init__(self, model: Path, db: str, port: int | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "SEMREC_API_KEY": KEY}
+        command = ["serve", "--model", str(model), "--db", db, "--port", str(self.port), "--workers", str(workers)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "semrec.cli", "serve", "--model", str(model), "--db", db, "--port", str(self.port)],
+            [sys.executable, "-m", "semrec.cli", *command],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
