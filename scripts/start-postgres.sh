@@ -2,6 +2,7 @@
 # Start a throw-away PostgreSQL server on 127.0.0.1 for the store tests; installs the Debian
 # package when missing (CI machines start bare). Prints the SQLAlchemy URL to use.
 # Usage: eval "$(scripts/start-postgres.sh)"   ... then: scripts/start-postgres.sh stop
+#        scripts/start-postgres.sh restart [SECONDS]   (stop, wait, start again: fault tests)
 set -euo pipefail
 PORT=${SEMREC_PG_PORT:-54329}
 DATA=${SEMREC_PG_DATA:-/tmp/semrec-pg-$PORT}
@@ -9,6 +10,13 @@ bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 if [ "${1:-}" = "stop" ]; then
   [ -d "$DATA" ] && runuser -u postgres -- "$(bin_dir)/pg_ctl" -D "$DATA" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$DATA"
+  exit 0
+fi
+if [ "${1:-}" = "restart" ]; then  # fault tests: the server goes away for ${2:-1} s, then returns
+  runuser -u postgres -- "$(bin_dir)/pg_ctl" -D "$DATA" -m fast stop >/dev/null
+  sleep "${2:-1}"
+  runuser -u postgres -- "$(bin_dir)/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
+    -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
   exit 0
 fi
 if [ -z "$(bin_dir)" ]; then

@@ -90,3 +90,63 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error(catalogue, tmp_path):
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     finally:
         server.stop()
+
+
+def test_postgresql_restarted_during_a_feedback_burst_gives_503_then_every_event_once(catalogue, tmp_path):
+    """The store's server goes away for 2 s mid-burst: clients get 503 + Retry-After (never 500),
+    retry the same batch (same event ids), and afterwards every acknowledged event is stored once."""
+    import os
+    from pathlib import Path
+
+    url = os.environ.get("SEMREC_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the fault tests against PostgreSQL: SEMREC_TEST_POSTGRES_URL is not set")
+        pytest.skip('no PostgreSQL server (run: eval "$(scripts/start-postgres.sh)")')
+    from sqlalchemy import create_engine
+
+    from semrec.serving.store import metadata
+
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    server = Server(fit_tiny(catalogue, tmp_path), url)
+    statuses: dict[int, int] = {}
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def burst() -> None:
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=10) as client:
+            for batch in range(600):
+                if stop.is_set():
+                    return
+                events = [
+                    {"user_id": f"p{batch % 5}", "item_id": "toy", "event_id": f"pg{batch}-{n}"} for n in range(10)
+                ]
+                while not stop.is_set():  # a client that honours Retry-After
+                    response = client.post("/feedback", json={"events": events})
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                    if response.status_code == 200:
+                        acknowledged.extend(e["event_id"] for e in events)
+                        break
+                    assert response.status_code == 503 and response.headers["Retry-After"] == "1", response.text
+                    time.sleep(0.2)
+
+    sender = threading.Thread(target=burst)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        script = Path(__file__).resolve().parents[2] / "scripts" / "start-postgres.sh"
+        subprocess.run([str(script), "restart", "2"], check=True, timeout=60)
+        sender.join(timeout=120)
+    finally:
+        stop.set()
+        sender.join(timeout=10)
+        server.stop()
+    print(f"PostgreSQL restart: statuses {statuses}, acknowledged {len(acknowledged)}")
+    assert not sender.is_alive() and len(acknowledged) == 6000, statuses
+    assert statuses.get(503, 0) >= 1 and set(statuses) <= {200, 503}, statuses
+    stored = [e["event_id"] for e in Store(url).export_events() if e["event_id"]]
+    assert len(stored) == len(set(stored)) == 6000 and set(stored) == set(acknowledged)

@@ -32,13 +32,17 @@ def test_two_workers_answer_alike_and_see_each_others_writes(server):
     # feedback acknowledged by one worker is folded in by whichever answers next
     seen = []
     for item in ("toy", "lion", "alien", "terminator", "notebook", "titanic"):
-        assert _fresh("POST", f"{url}/feedback", json={"user_id": "rw", "item_id": item}, headers=AUTH).status_code == 200
+        assert (
+            _fresh("POST", f"{url}/feedback", json={"user_id": "rw", "item_id": item}, headers=AUTH).status_code == 200
+        )
         seen.append(item)
         for _ in range(3):
             answer = _fresh("POST", f"{url}/recommend", json={"user_id": "rw", "k": 8}).json()
             assert not set(seen) & {i["item_id"] for i in answer["items"]}, (seen, answer)
     # an item added through one worker is known to every worker at once
-    assert _fresh("PUT", f"{url}/items/dune", json={"title": "Dune", "genres": "Sci-Fi"}, headers=AUTH).status_code == 200
+    assert (
+        _fresh("PUT", f"{url}/items/dune", json={"title": "Dune", "genres": "Sci-Fi"}, headers=AUTH).status_code == 200
+    )
     for n in range(8):
         event = {"user_id": f"fan{n}", "item_id": "dune"}
         assert _fresh("POST", f"{url}/feedback", json=event, headers=AUTH).status_code == 200

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
+from sqlalchemy.exc import DBAPIError
 
 from semrec.errors import SemrecError
 from semrec.frozen import FrozenConfig
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Scalar = str | int | FiniteFloat | bool | None
+RETRY_AFTER_S = 1
+"""Seconds a client is told to wait (``Retry-After``) when the store is unavailable."""
 EXCERPT_CHARS = 80
 """A validation error quotes at most this many characters of the offending input."""
 
@@ -226,6 +229,16 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def request_validation_error(_request: Request, exc: RequestValidationError):
         return JSONResponse({"detail": _errors(exc.errors())}, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def store_unavailable(_request: Request, exc: DBAPIError):
+        """The database went away (restart, failover, network): the client should retry, not give up."""
+        logger.warning("store unavailable: %s", type(exc.orig).__name__ if exc.orig is not None else exc)
+        return JSONResponse(
+            {"detail": "the event store is unavailable; retry (nothing of this request was stored)"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(SemrecError)
     async def semrec_error(_request: Request, exc: SemrecError):
