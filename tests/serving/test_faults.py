@@ -150,3 +150,30 @@ def test_postgresql_restarted_during_a_feedback_burst_gives_503_then_every_event
     assert statuses.get(503, 0) >= 1 and set(statuses) <= {200, 503}, statuses
     stored = [e["event_id"] for e in Store(url).export_events() if e["event_id"]]
     assert len(stored) == len(set(stored)) == 6000 and set(stored) == set(acknowledged)
+
+
+def test_sigkill_during_retrain_swaps_leaves_a_servable_model(catalogue, tmp_path):
+    """`POST /admin/retrain`, then SIGKILL at several points of the refit and the artifact swap;
+    after each restart the service answers from a complete model (the old or the new)."""
+    model = fit_tiny(catalogue, tmp_path)
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    for delay in (0.0, 0.1, 0.3, 0.6, 1.0):
+        server = Server(model, db)
+
+        def retrain(url: str = server.url) -> None:
+            try:
+                httpx.post(f"{url}/admin/retrain", headers={"X-API-Key": KEY}, timeout=30)
+            except httpx.HTTPError:
+                pass  # killed mid-request
+
+        thread = threading.Thread(target=retrain)
+        thread.start()
+        time.sleep(delay)
+        server.kill()
+        thread.join(timeout=30)
+        restarted = Server(model, db)  # raises if the artifact cannot be loaded
+        try:
+            answer = httpx.post(f"{restarted.url}/recommend", json={"user_id": "ann", "k": 3}, timeout=10)
+            assert answer.status_code == 200 and len(answer.json()["items"]) == 3, (delay, answer.text)
+        finally:
+            restarted.stop()

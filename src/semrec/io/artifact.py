@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import shutil
@@ -33,6 +34,8 @@ from semrec.scorers.described import DescribedUsersModel
 from semrec.scorers.prior import prior_from_state
 from semrec.text import TextEncoder
 from semrec.vocab import IdVocabulary
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "semrec-artifact"
 FORMAT_VERSION = 3
@@ -100,6 +103,7 @@ def save(model: Recommender, directory: str | Path) -> Path:
         ArtifactError: ``directory`` exists and is not a semrec artifact.
     """
     directory = Path(directory).resolve()
+    recover(directory)
     if directory.exists() and not _is_artifact(directory):
         raise ArtifactError(f"{directory} exists and is not a semrec artifact; refusing to overwrite it")
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +140,10 @@ def save(model: Recommender, directory: str | Path) -> Path:
             shutil.rmtree(old, ignore_errors=True)
         else:
             tmp.replace(directory)
+    except OSError as exc:  # a full disk, a quota, a read-only file system: the user's to fix
+        shutil.rmtree(tmp, ignore_errors=True)
+        kept = "the previous artifact there is unchanged" if directory.exists() else "nothing was written"
+        raise ArtifactError(f"cannot write the artifact {directory}: {exc.strerror or exc}; {kept}") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -181,6 +189,7 @@ def load(directory: str | Path, encoder: TextEncoder | None = None) -> Recommend
             an unsupported format version, or an encoder of another identity.
     """
     directory = Path(directory)
+    recover(directory)
     manifest = _manifest(directory)
     if encoder is not None and dict(encoder.identity) != manifest["encoder"]:
         raise ArtifactError(f"encoder identity {encoder.identity} differs from the artifact's {manifest['encoder']}")
@@ -230,6 +239,41 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def recover(directory: str | Path) -> Path | None:
+    """Finish a swap that a crash (SIGKILL, power loss) interrupted; a no-op when ``directory`` exists.
+
+    :func:`save` writes a complete new folder next to the artifact (``.<name>.<random>``, its
+    manifest written last), moves the old one aside (``.<name>.old-<pid>``) and renames the new
+    one into place. A crash between the two renames leaves no ``directory``; this puts back the
+    newest sibling whose manifest verifies (every file's sha256), so what serves after a restart
+    is the old model or the new one, never a half-written one; the other siblings are removed.
+    A crash before the first rename leaves the old artifact in place (and the new folder as
+    debris, which is not removed: it may be another process's save in progress).
+
+    Returns:
+        The sibling that was put in place, or ``None``.
+    """
+    directory = Path(directory).resolve()
+    if directory.exists() or not directory.parent.is_dir():
+        return None
+    time.sleep(0.5)  # a save in another process may be between its two renames right now
+    if directory.exists():
+        return None
+    siblings = sorted(directory.parent.glob(f".{directory.name}.*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for sibling in siblings:
+        try:
+            _manifest(sibling)
+        except ArtifactError:
+            continue
+        sibling.replace(directory)
+        logger.warning("artifact %s was missing after an interrupted swap: restored from %s", directory, sibling.name)
+        for other in siblings:
+            if other != sibling:
+                shutil.rmtree(other, ignore_errors=True)
+        return sibling
+    return None
 
 
 def _is_artifact(directory: Path) -> bool:
