@@ -326,3 +326,49 @@ def test_deleting_a_user_leaves_no_byte_of_their_id_or_text_in_any_file(catalogu
     for needle in needles:
         assert _files_holding(tmp_path, needle) == [], needle
     assert client.delete(f"/users/{user}", headers=AUTH).status_code == 404 and live.model_version == version
+
+
+def test_writes_above_the_rate_limit_get_429_with_retry_after_and_reads_do_not(live):
+    client = TestClient(create_app(live, ServiceSettings(api_key=KEY, write_rate=1.0, write_burst=3)))
+    codes = [client.post("/feedback", json={"user_id": "w", "item_id": "toy"}, headers=AUTH) for _ in range(5)]
+    assert [r.status_code for r in codes] == [200, 200, 200, 429, 429]
+    assert codes[3].headers["Retry-After"] == "1" and "rate limit" in codes[3].json()["detail"]
+    assert live.store.history("w") and len(live.store.history("w")) == 3  # refused writes stored nothing
+    assert all(client.post("/recommend", json={"user_id": "w"}).status_code == 200 for _ in range(10))
+    time.sleep(1.1)  # one token back
+    assert client.post("/feedback", json={"user_id": "w", "item_id": "lion"}, headers=AUTH).status_code == 200
+
+
+def test_nothing_acknowledged_before_the_last_delete_of_a_user_survives_it(client, live):
+    """Feedback for one user from 4 threads while the user is deleted 5 times: every stored event
+    of the user was acknowledged after the last DELETE was."""
+    import itertools
+
+    ids = itertools.count()
+    acks: list[tuple[float, str]] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            event_id = f"race-{next(ids)}"
+            response = client.post(
+                "/feedback", json={"user_id": "racer", "item_id": "toy", "event_id": event_id}, headers=AUTH
+            )
+            if response.status_code == 200:
+                acks.append((time.monotonic(), event_id))
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    last_ack = 0.0
+    for _ in range(5):
+        time.sleep(0.05)
+        assert client.delete("/users/racer", headers=AUTH).status_code in (200, 404)
+        last_ack = time.monotonic()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    stored = {e["event_id"] for e in live.store.export_events("racer")}
+    before = {event_id for at, event_id in acks if at < last_ack}
+    assert len(before) > 20 and not stored & before, (len(before), len(stored & before))
+    assert stored <= {event_id for _, event_id in acks}  # what survives was written after, and acknowledged

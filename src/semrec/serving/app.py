@@ -76,6 +76,11 @@ class ServiceSettings(FrozenConfig):
     """Larger request bodies get 413."""
     retrain_every_s: float | None = Field(None, gt=0)
     """Retrain from the store on this period (seconds); ``None``: only on request."""
+    write_rate: float | None = Field(500.0, gt=0)
+    """Write requests per second each client may sustain (token bucket per API key and client
+    address, per worker process); more get 429 with ``Retry-After``. ``None``: unlimited."""
+    write_burst: int = Field(1000, ge=1)
+    """Write requests a client may send at once above ``write_rate``."""
 
 
 class RecommendRequest(BaseModel):
@@ -209,9 +214,20 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
             given = auth[7:]
         return hmac.compare_digest(given.encode(), key)
 
+    limiter = TokenBucket(settings.write_rate, settings.write_burst) if settings.write_rate else None
+
     async def write_access(request: Request) -> None:
         if not authorised(request):
             raise HTTPException(401, "missing or wrong API key (X-API-Key header)")
+        if limiter is not None:
+            client = request.client.host if request.client else "unknown"
+            wait = limiter.take(client)
+            if wait > 0:
+                raise HTTPException(
+                    429,
+                    f"write rate limit: {settings.write_rate:g} requests/s per client; retry later",
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
 
     async def read_access(request: Request) -> None:
         if settings.read_requires_key and not authorised(request):
@@ -360,6 +376,33 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, observe=observe)
     return app
+
+
+class TokenBucket:
+    """Per-client token buckets: ``rate`` tokens per second, at most ``burst`` saved up.
+
+    References:
+        The token bucket of traffic shaping (J. Turner, New directions in communications, 1986).
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill, monotonic s)
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """Spend one token of ``client``; returns 0.0, or the seconds until one is available (refused)."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            if len(self._buckets) > 100_000:  # forget idle clients (a full bucket is the default)
+                self._buckets = {c: b for c, b in self._buckets.items() if b[1] > now - self.burst / self.rate}
+            return (1.0 - tokens) / self.rate
 
 
 class BodyLimit:

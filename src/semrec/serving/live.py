@@ -9,10 +9,12 @@ atomically: in-flight requests finish on the old one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,6 +106,9 @@ class LiveRecommender:
         self.users = StoreUsers(self)
         self._lock = threading.RLock()
         self._retrain_lock = threading.Lock()
+        self._user_locks = [threading.Lock() for _ in range(64)]
+        """Striped by user id: a user's writes (feedback, profile) and deletion are serialised, so a
+        write acknowledged before a deletion was acknowledged does not survive it."""
         self.model_version = 1 + store.counter("model_version")
         self._generation = store.counter("generation")
         self._artifact_stamp = self._stamp()
@@ -233,14 +238,25 @@ class LiveRecommender:
             position = model.catalogue.vocab.get(record.item_id)
             if position is None or position in model.catalogue.removed:
                 raise UnknownItemError(f"unknown item id {record.item_id!r}; add it with PUT /items/{{id}} first")
-        inserted = self.store.add_events(records)
-        with self._lock:
-            for user_id in {r.user_id for r in records}:
-                self._histories.pop(user_id, None)
+        with self._locked({r.user_id for r in records}):
+            inserted = self.store.add_events(records)
+            with self._lock:
+                for user_id in {r.user_id for r in records}:
+                    self._histories.pop(user_id, None)
         return inserted
 
     def put_user(self, user_id: str, text: str | None, attributes: dict[str, Any]) -> None:
-        self.store.put_user(user_id, text, attributes)
+        with self._locked({user_id}):
+            self.store.put_user(user_id, text, attributes)
+
+    @contextlib.contextmanager
+    def _locked(self, user_ids: set[str]):
+        """Hold the stripes of ``user_ids`` (in stripe order: no deadlock between two writers)."""
+        stripes = sorted({zlib.crc32(u.encode()) % len(self._user_locks) for u in user_ids})
+        with contextlib.ExitStack() as stack:
+            for stripe in stripes:
+                stack.enter_context(self._user_locks[stripe])
+            yield
 
     def delete_user(self, user_id: str) -> dict[str, Any]:
         """Forget a user everywhere: stored events and profile, cached history, the artifact's copy.
@@ -256,6 +272,10 @@ class LiveRecommender:
             user was never known (nothing stored, nothing in the model, no erasure pending).
         """
         self.refresh()
+        with self._locked({user_id}):
+            return self._delete_user(user_id)
+
+    def _delete_user(self, user_id: str) -> dict[str, Any]:
         deleted = self.store.delete_user(user_id)
         if deleted < 0 and user_id in self.erasure_pending:  # deleted before; its retrain is still running
             return {"deleted_events": 0, "erasure_pending_retrain": True}
