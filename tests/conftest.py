@@ -131,6 +131,12 @@ def store_url(request, tmp_path):
     (``SEMREC_TEST_POSTGRES_URL``; CI starts one with scripts/start-postgres.sh and must not skip)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def postgres_url():
+    """The URL of the real PostgreSQL server (``SEMREC_TEST_POSTGRES_URL``), its semrec tables dropped."""
     url = os.environ.get("SEMREC_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("CI"):

@@ -8,8 +8,9 @@ serving) is unchanged:
   from its :class:`~semrec.text.encoders.EncoderConfig`; vectors come back with their positions
   and are stored in the embedding cache as they arrive.
 - **Batch scoring** (:func:`recommend_on_ray`): the fitted :class:`~semrec.pipeline.Recommender`
-  is put once in the object store and Ray tasks answer shards of the queries with the same
-  ``recommend_many`` the service calls, so evaluation figures equal the local run's.
+  goes once into the object store as its artifact, each worker loads it once, and Ray tasks
+  answer shards of the queries with the same ``recommend_many`` the service calls, so
+  evaluation figures equal the local run's.
 
 Addresses (``--ray``): ``local`` starts a Ray instance on this machine (one CPU per core);
 ``auto`` joins the cluster this machine belongs to (``ray start`` / ``RAY_ADDRESS``); anything
@@ -24,12 +25,18 @@ References:
 
 from __future__ import annotations
 
+import io
 import logging
+import tarfile
+import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from semrec.errors import SemrecError
+from semrec.text.encoders import TextKind
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +82,7 @@ def connect(address: str) -> None:
 class _EncoderActor:
     """One encoder per actor, built once from the configuration (``map_batches`` callable class)."""
 
-    def __init__(self, config: dict, kind: str) -> None:
+    def __init__(self, config: dict, kind: TextKind) -> None:
         from semrec.text.encoders import EncoderConfig, build_encoder
         from semrec.text.parallel import limit_threads
 
@@ -89,7 +96,7 @@ class _EncoderActor:
 
 
 def encode_on_ray(
-    config, texts: Sequence[str], kind: str, address: str, chunk_size: int = 4096
+    config, texts: Sequence[str], kind: TextKind, address: str, chunk_size: int = 4096
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(positions (n,) int64, vectors (n, dim) float32)`` for chunks of ``texts``, in the order
     they finish.
@@ -125,15 +132,31 @@ def encode_on_ray(
         yield np.asarray(batch["position"], dtype=np.int64), np.asarray(batch["vector"], dtype=np.float32)
 
 
-def _answer(model, queries):
-    return model.recommend_many(queries)
+_models: dict[str, object] = {}
+"""The artifact each Ray worker process last unpacked (key -> Recommender): loaded once per worker."""
+
+
+def _answer(key: str, artifact: bytes, queries):
+    model = _models.get(key)
+    if model is None:
+        from semrec.pipeline import Recommender
+
+        with tempfile.TemporaryDirectory() as folder:
+            with tarfile.open(fileobj=io.BytesIO(artifact)) as tar:
+                tar.extractall(folder, filter="data")
+            model = Recommender.load(Path(folder) / "model")
+        _models.clear()
+        _models[key] = model
+    return model.recommend_many(queries)  # type: ignore[attr-defined]
 
 
 def recommend_on_ray(model, queries: Sequence, address: str, shard_size: int = 512) -> list:
     """``model.recommend_many(queries)``, answered by Ray tasks in shards of ``shard_size``.
 
-    The model goes once into the object store; each task calls the served ``recommend_many`` on
-    its shard, and the answers come back in query order.
+    The model travels as its artifact (:meth:`Recommender.save`, packed into one object in the
+    object store: what is served is what is evaluated, and nothing unpicklable such as a
+    LightGBM or faiss handle has to cross); each worker process loads it once, each task calls
+    the served ``recommend_many`` on its shard, and the answers come back in query order.
 
     Raises:
         SemrecError: See :func:`connect`.
@@ -142,10 +165,16 @@ def recommend_on_ray(model, queries: Sequence, address: str, shard_size: int = 5
     ray = _ray()
     if not queries:
         return []
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(Path(folder) / "model")
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(Path(folder) / "model", arcname="model")
+    artifact = ray.put(buffer.getvalue())
     answer = ray.remote(num_cpus=1)(_answer)
-    model_ref = ray.put(model)
+    key = uuid.uuid4().hex
     shards = [list(queries[start : start + shard_size]) for start in range(0, len(queries), shard_size)]
     out: list = []
-    for answers in ray.get([answer.remote(model_ref, shard) for shard in shards]):
+    for answers in ray.get([answer.remote(key, artifact, shard) for shard in shards]):
         out.extend(answers)
     return out

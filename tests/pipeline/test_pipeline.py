@@ -250,3 +250,24 @@ def test_string_ids_through_the_protocols_and_the_hand_over_curve(hashing):
         assert evaluate(data, configs, protocol, 5, encoder=hashing).results[0].metrics["NDCG"] >= 0
     report = handover_curve(data, hashing, ns=(0, 1, 3), k=5, config=RecommenderConfig(scorer="ease", encoder=HASHING))
     assert set(report.curve) == {"most-popular", "ease", "als", "semrec"}
+
+
+def test_query_texts_are_encoded_once_and_any_number_of_them_at_once(model, hashing):
+    from semrec.pipeline.catalogue import QUERY_MEMO
+
+    calls = []
+    real = hashing.encode
+
+    def counting(texts, kind="document", progress=False):
+        calls.append(list(texts))
+        return real(texts, kind=kind)
+
+    model.catalogue._encoder.encode = counting
+    texts = [f"animated film number {n}" for n in range(QUERY_MEMO * 3)]  # more than the memo holds
+    vectors = model.catalogue.query_vectors(texts + texts[:2])
+    np.testing.assert_allclose(vectors, np.vstack([real(texts, kind="query"), real(texts[:2], kind="query")]))
+    assert sum(len(c) for c in calls) == len(texts)  # the repeats were not encoded again
+    model.recommend(Query(text="a love story", k=2))
+    encoded = sum(len(c) for c in calls)
+    model.recommend(Query(text="a love story", k=2))
+    assert sum(len(c) for c in calls) == encoded  # the same text again: from the memo

@@ -92,24 +92,14 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error(catalogue, tmp_path):
         server.stop()
 
 
-def test_postgresql_restarted_during_a_feedback_burst_gives_503_then_every_event_once(catalogue, tmp_path):
+def test_postgresql_restarted_during_a_feedback_burst_gives_503_then_every_event_once(
+    catalogue, tmp_path, postgres_url
+):
     """The store's server goes away for 2 s mid-burst: clients get 503 + Retry-After (never 500),
     retry the same batch (same event ids), and afterwards every acknowledged event is stored once."""
-    import os
     from pathlib import Path
 
-    url = os.environ.get("SEMREC_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the fault tests against PostgreSQL: SEMREC_TEST_POSTGRES_URL is not set")
-        pytest.skip('no PostgreSQL server (run: eval "$(scripts/start-postgres.sh)")')
-    from sqlalchemy import create_engine
-
-    from semrec.serving.store import metadata
-
-    engine = create_engine(url)
-    metadata.drop_all(engine)
-    engine.dispose()
+    url = postgres_url
     server = Server(fit_tiny(catalogue, tmp_path), url)
     statuses: dict[int, int] = {}
     acknowledged: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -16,6 +17,8 @@ from semrec.text import EncoderConfig, TextEncoder, TextTemplateConfig, build_en
 from semrec.vocab import IdVocabulary
 
 MAX_TEXT_CHARS = 20_000
+QUERY_MEMO = 64
+"""Query vectors kept in memory (the last texts encoded; not on disk)."""
 """Query texts are cut to this many characters before encoding (encoders read ~256 tokens)."""
 
 
@@ -115,7 +118,19 @@ class Catalogue:
             if not stripped:
                 raise QueryError("text query is empty (or whitespace only); give some words or omit it")
             cleaned.append(stripped[:MAX_TEXT_CHARS])
-        return self.embed(cleaned, "query")
+        # a request reads its text more than once (intent aspects, the text route): encode each once
+        memo = self._derived.setdefault("query-memo", OrderedDict())
+        found = {t: v for t in dict.fromkeys(cleaned) if (v := memo.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(cleaned) if t not in found]
+        if missing:
+            for text, vector in zip(missing, self.embed(missing, "query")):
+                found[text] = memo[text] = vector
+            while len(memo) > QUERY_MEMO:
+                try:
+                    memo.popitem(last=False)
+                except KeyError:  # another thread emptied it first
+                    break
+        return np.stack([found[t] for t in cleaned]) if cleaned else self.embed([], "query")
 
     def derived(self, key: str) -> Any:
         """A structure derived from this catalogue version (``None``: not derived yet, or the catalogue changed)."""
