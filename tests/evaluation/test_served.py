@@ -68,3 +68,32 @@ def test_evaluation_lists_equal_library_and_service_answers(hashing, tmp_path, p
     # and the report's NDCG is the metric of exactly those lists
     report = evaluate(data, {scorer: config}, protocol, 10, encoder=hashing)
     assert report.results[0].metrics["NDCG"] == pytest.approx(run.metrics(evaluated, 10)["NDCG"])
+
+
+def test_lightfm_on_identities_ranks_each_group_s_unseen_items_first():
+    """Two groups of users, each consuming its own 10 items: the baseline's top 3 are mostly unseen
+    items of the user's group (at random about 0.3 of them would be)."""
+    import pandas as pd
+
+    from semrec.data.tables import Dataset
+    from semrec.evaluation.baselines import lightfm_cf_lists
+    from semrec.evaluation.runner import prepare
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(60):
+        group = user % 2
+        for item in rng.choice(10, 7, replace=False):
+            rows.append((f"u{user}", f"i{group * 10 + item}"))
+    items = pd.DataFrame({"item_id": [f"i{n}" for n in range(20)], "title": [f"t{n}" for n in range(20)]})
+    inter = pd.DataFrame(rows, columns=["user_id", "item_id"]).assign(value=1.0, event="interaction")
+    inter["timestamp"] = np.arange(len(inter), dtype=np.int64)
+    run = prepare(Dataset(items, inter), "random")
+    lists = lightfm_cf_lists(run, 5, epochs=30)
+    assert lists.shape == (len(run.queries), 5)
+    in_group = []
+    for user_id, history, top in zip(run.user_ids, run.histories, lists):
+        group = int(user_id[1:]) % 2
+        assert not set(top) & set(history.tolist())  # seen items removed
+        in_group += [group * 10 <= item < group * 10 + 10 for item in top[:3]]
+    assert np.mean(in_group) >= 0.75, np.mean(in_group)
