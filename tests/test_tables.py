@@ -196,3 +196,23 @@ def test_timestamps_outside_the_service_range_are_an_error_at_fit_too(tmp_path, 
     with pytest.raises(DataFormatError, match=hint) as info:
         Dataset.from_files(items, inter)
     assert "line 3" in str(info.value) and "timestamp" in str(info.value)
+
+
+def test_ordered_values_share_one_array_not_one_copy_per_user():
+    from semrec.data.histories import ordered_values
+    from semrec.vocab import IdVocabulary
+
+    n_users, per_user = 300, 20
+    frame = pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u in range(n_users) for _ in range(per_user)],
+            "item_id": [f"i{n % 50}" for n in range(n_users * per_user)],
+            "value": [float(n % 5) for n in range(n_users * per_user)],
+            "timestamp": list(range(n_users * per_user)),
+        }
+    )
+    users = IdVocabulary([f"u{u}" for u in range(n_users)], "user")
+    values = ordered_values(frame, users, IdVocabulary([f"i{n}" for n in range(50)]))
+    assert [len(v) for v in values] == [per_user] * n_users
+    assert values[3].tolist() == [float(n % 5) for n in range(3 * per_user, 4 * per_user)]
+    assert len({id(v.base) for v in values}) == 1  # views of one ordered array (was n_users full copies)
