@@ -287,13 +287,18 @@ def test_error_replies_quote_only_an_excerpt_of_the_input(live):
 
 def _files_holding(folder, needle: bytes) -> list[str]:
     """Files under ``folder`` containing ``needle`` (a file the erasure refit swaps away mid-scan is gone)."""
+    import os
+    from pathlib import Path
+
     out = []
-    for path in folder.rglob("*"):
-        try:
-            if path.is_file() and needle in path.read_bytes():
-                out.append(str(path.relative_to(folder)))
-        except FileNotFoundError:
-            continue
+    for root, _dirs, files in os.walk(folder):  # os.walk skips a folder that vanishes (pathlib.rglob raises)
+        for name in files:
+            path = Path(root) / name
+            try:
+                if needle in path.read_bytes():
+                    out.append(str(path.relative_to(folder)))
+            except FileNotFoundError:
+                continue
     return sorted(out)
 
 
