@@ -25,6 +25,11 @@ demo: install
 	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k --text "I love animated movies for kids" -k 10
 	$(BIN)/semrec recommend --model $(ARTIFACTS)/ml-100k --text "我最近喜欢看恐怖片" -k 10
 	$(BIN)/semrec evaluate --dataset movielens-100k --protocol P1 --scorers most-popular,ease,als,hybrid --out $(ARTIFACTS)/eval
+	$(BIN)/semrec evaluate-handover --dataset movielens-100k --out $(ARTIFACTS)/reports
+	$(BIN)/semrec evaluate-diversity --dataset movielens-100k --out $(ARTIFACTS)/reports
+	@echo
+	@echo "Try it in a browser: $(BIN)/semrec serve --model $(ARTIFACTS)/ml-100k --reports $(ARTIFACTS)/reports"
+	@echo "then open http://127.0.0.1:8000/ (add --api-key KEY to send liked items as feedback)"
 
 test: install
 	$(BIN)/python -m pytest

@@ -1,6 +1,7 @@
-"""Load benchmark of `semrec serve` on the MovieLens-100K EASE artifact (loopback only, bounded).
+"""Load benchmark of `semrec serve --workers 2` on the MovieLens-100K EASE artifact (loopback only, bounded).
 
-Drives the real server process with wrk (C load generator; `apt-get install wrk`):
+Drives the real server process (``--workers``, default 2) with wrk (C load generator;
+`apt-get install wrk`):
 
 * ``GET /health`` at 50 connections: the framework floor, the baseline of this run;
 * ``POST /recommend`` for random known users, k = 10, by 50 concurrent clients that each wait a
@@ -9,9 +10,14 @@ Drives the real server process with wrk (C load generator; `apt-get install wrk`
 * ``POST /recommend`` by 50 clients back to back (no think time): the saturation throughput,
   where latency is queueing (about 50 / throughput by Little's law);
 * ``POST /feedback`` in batches of 100 events at 8 connections: the sustained event rate,
-  then a loss check (events in the store == events acknowledged).
+  then a loss check (events in the store == events acknowledged);
+* abuse: one client (``X-Forwarded-For: 10.0.0.66``; uvicorn trusts it from loopback) floods
+  ``POST /feedback`` with single events back to back on 8 connections while a polite client
+  (``10.0.0.7``, 4 connections, mean think time 100 ms) writes too: the flooder gets 429 above
+  its write rate (``--write-rate``, the service's default 500/s), the polite client none, and the
+  store holds exactly what was acknowledged.
 
-Usage: python benchmarks/service_load.py [--model artifacts/ml-100k-ease] [--seconds 15]
+Usage: python benchmarks/service_load.py [--model artifacts/ml-100k-ease] [--seconds 15] [--workers 2]
 """
 
 from __future__ import annotations
@@ -66,6 +72,47 @@ end
 )
 
 
+STATUS_LUA = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) ok = 0; limited = 0; other = 0; retry_after = "" end
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1
+  elseif status == 429 then
+    limited = limited + 1
+    retry_after = headers["retry-after"] or headers["Retry-After"] or "missing"
+  else other = other + 1 end
+end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    io.write(string.format("statuses: ok %d limited %d other %d retry-after %s\\n",
+                           t:get("ok"), t:get("limited"), t:get("other"), t:get("retry_after")))
+  end
+end
+"""
+
+WRITER_LUA = """
+counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "%s"
+wrk.headers["X-Forwarded-For"] = "%s"
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "/feedback", nil,
+    string.format('{"user_id":"%s","item_id":"%%d","type":"click","event_id":"%s-%%d"}',
+                  1 + counter %% 1682, counter))
+end
+"""
+
+
+def writer(address: str, user: str, think_ms: int | None) -> str:
+    script = WRITER_LUA % (KEY, address, user, user) + STATUS_LUA
+    if think_ms:
+        script += f"\ndelay = function() return math.random({think_ms // 2}, {think_ms * 3 // 2}) end\n"
+    return script
+
+
 def wrk(url: str, connections: int, seconds: int, script: str | None, workdir: Path) -> dict[str, float]:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     if script:
@@ -73,6 +120,17 @@ def wrk(url: str, connections: int, seconds: int, script: str | None, workdir: P
         path.write_text(script)
         command += ["-s", str(path)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    return parse(out)
+
+
+def start_wrk(url: str, connections: int, seconds: int, script: str, workdir: Path, name: str):
+    path = workdir / f"{name}.lua"
+    path.write_text(script)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", str(path)]
+    return subprocess.Popen([*command, url], stdout=subprocess.PIPE, text=True)
+
+
+def parse(out: str) -> dict[str, float]:
 
     def latency(label: str) -> float:
         match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -81,7 +139,12 @@ def wrk(url: str, connections: int, seconds: int, script: str | None, workdir: P
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    statuses = re.search(r"statuses: ok (\d+) limited (\d+) other (\d+) retry-after (\S*)", out)
     return {
+        "ok": int(statuses.group(1)) if statuses else -1,
+        "limited": int(statuses.group(2)) if statuses else -1,
+        "other": int(statuses.group(3)) if statuses else -1,
+        "retry_after": statuses.group(4) if statuses else "",
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "p50_ms": latency("50%"),
@@ -96,6 +159,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=Path("artifacts/ml-100k-ease"))
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--think-ms", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--write-rate", type=float, default=500.0, help="the service's per-client write limit")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
@@ -108,7 +173,7 @@ def main() -> int:
         model = work / "model"
         shutil.copytree(args.model, model)
         db = f"sqlite:///{work / 'events.db'}"
-        server = Server(model, db)
+        server = Server(model, db, workers=args.workers, options=["--write-rate", str(args.write_rate)])
         try:
             health = wrk(server.url + "/health", 50, args.seconds, None, work)
             wrk(server.url + "/recommend", 50, 3, RECOMMEND_LUA, work)  # warm-up, not reported
@@ -118,6 +183,11 @@ def main() -> int:
             before = Store(db).count_events()
             feedback = wrk(server.url + "/feedback", 8, args.seconds, FEEDBACK_LUA, work)
             stored = Store(db).count_events() - before
+            flood = start_wrk(server.url + "/feedback", 8, args.seconds, writer("10.0.0.66", "flood", None), work, "f")
+            polite = start_wrk(server.url + "/feedback", 4, args.seconds, writer("10.0.0.7", "polite", 100), work, "p")
+            flooded, politely = parse(flood.communicate()[0]), parse(polite.communicate()[0])
+            store = Store(db)
+            stored_flood, stored_polite = len(store.history("flood")), len(store.history("polite"))
         finally:
             server.stop()
     acknowledged = (feedback["requests"] - feedback["non_2xx"]) * 100
@@ -133,12 +203,33 @@ def main() -> int:
             f"| {name} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['non_2xx']} | {r['socket_errors']} |"
         )
+    for name, conns, r in (
+        ("POST /feedback x1, flooding client (10.0.0.66), back to back", 8, flooded),
+        ("POST /feedback x1, polite client (10.0.0.7), mean think time 100 ms", 4, politely),
+    ):
+        print(
+            f"| {name} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['non_2xx']} ({r['limited']} x 429) | {r['socket_errors']} |"
+        )
+    print(f"\nworkers: {args.workers}; write rate limit {args.write_rate:g}/s per client")
+    print(
+        f"flooder: {flooded['ok']:,} acknowledged ({flooded['ok'] / args.seconds:,.0f}/s), {flooded['limited']:,} "
+        f"refused with 429 (Retry-After {flooded['retry_after'] or '-'}), {flooded['other']} other; "
+        f"stored {stored_flood:,}"
+    )
+    print(
+        f"polite: {politely['ok']:,} acknowledged, {politely['limited']} refused with 429, {politely['other']} other; "
+        f"stored {stored_polite:,}"
+    )
     print(f"\n/recommend throughput = {recommend['rps'] / health['rps']:.2f} x the /health baseline")
     print(
         f"/feedback: {feedback['rps'] * 100:,.0f} events/s sustained; {stored:,} stored vs >= {acknowledged:,} "
         f"acknowledged (wrk counts only completed responses): {'no loss' if stored >= acknowledged else 'LOSS'}"
     )
-    return 0 if stored >= acknowledged else 1
+    # wrk stops with requests in flight: those may be stored without their answer being counted
+    exact = 0 <= stored_flood - flooded["ok"] <= 8 and 0 <= stored_polite - politely["ok"] <= 4
+    print(f"abuse phase: every acknowledged event stored, none beyond the requests in flight: {exact}")
+    return 0 if stored >= acknowledged and exact else 1
 
 
 if __name__ == "__main__":

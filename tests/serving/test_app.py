@@ -386,3 +386,34 @@ def test_nothing_acknowledged_before_the_last_delete_was_sent_survives_it(client
     before = {event_id for at, event_id in acks if at < last_sent}
     assert len(before) > 20 and not stored & before, (len(before), len(stored & before))
     assert stored <= {event_id for _, event_id in acks}  # what survives was written after, and acknowledged
+
+
+def test_a_recommendation_past_the_deadline_gets_503_and_queued_ones_are_never_computed(live):
+    """One request holds the scoring thread past the deadline; the two queued behind it are shed
+    (503 with Retry-After, never computed), and the service answers again once the thread is free."""
+    client = TestClient(create_app(live, ServiceSettings(api_key=KEY, request_timeout_s=0.5)))
+    served = live.recommend
+    gate, computed = threading.Event(), []
+
+    def stalled(query):
+        computed.append(query.user_id)
+        gate.wait(20)
+        return served(query)
+
+    live.recommend = stalled
+    replies: list = []
+    threads = [
+        threading.Thread(target=lambda u=u: replies.append(client.post("/recommend", json={"user_id": u})))
+        for u in ("a", "b", "c")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(r.status_code for r in replies) == [503, 503, 503]
+    assert all(r.headers["Retry-After"] == "1" and "deadline" in r.json()["detail"] for r in replies)
+    assert len(computed) == 1  # only the request that held the thread was computed
+    gate.set()
+    live.recommend = served
+    assert client.post("/recommend", json={"user_id": "a"}).status_code == 200
+    assert "semrec_request_timeouts_total 3.0" in client.get("/metrics").text

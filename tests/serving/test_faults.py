@@ -167,3 +167,35 @@ def test_sigkill_during_retrain_swaps_leaves_a_servable_model(catalogue, tmp_pat
             assert answer.status_code == 200 and len(answer.json()["items"]) == 3, (delay, answer.text)
         finally:
             restarted.stop()
+
+
+def test_a_stalled_request_body_gets_408_while_other_clients_are_answered(catalogue, tmp_path):
+    """A client that sends headers and part of a body, then stalls (slowloris), is answered 408 at
+    the deadline; meanwhile other clients are served, and nothing of the stalled request is stored."""
+    import socket
+
+    model = fit_tiny(catalogue, tmp_path)
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    server = Server(model, db, options=["--request-timeout", "1.5"])
+    try:
+        before = Store(db).count_events()
+        stalled = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        head = (
+            "POST /feedback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"X-API-Key: {KEY}\r\nContent-Length: 200\r\n\r\n"
+        )
+        stalled.sendall(head.encode() + b'{"user_id": "slow", "item_id": "to')
+        started = time.monotonic()
+        user = str(catalogue.interactions["user_id"].iloc[0])
+        for _ in range(5):  # the stall does not hold up anyone else
+            response = httpx.post(f"{server.url}/recommend", json={"user_id": user, "k": 3}, timeout=5)
+            assert response.status_code == 200 and time.monotonic() - started < 1.5
+        reply = stalled.recv(4096).decode()
+        waited = time.monotonic() - started
+        stalled.close()
+        assert reply.startswith("HTTP/1.1 408"), reply[:200]
+        assert 1.0 <= waited < 5.0, waited
+        assert "not received within 1.5 s" in reply
+        assert Store(db).count_events() == before
+    finally:
+        server.stop()

@@ -14,6 +14,10 @@ from semrec.cli.common import (
     NO_DATA,
     DataOptions,
     EncoderOpt,
+    LLMBudgetOpt,
+    LLMKeyOpt,
+    LLMModelOpt,
+    LLMUrlOpt,
     NamedDatasetOpt,
     PcaOpt,
     PoolingOpt,
@@ -23,6 +27,7 @@ from semrec.cli.common import (
     console,
     data_options,
     dataset_config,
+    llm_config,
     load_dataset,
     parse_list,
     parse_numbers,
@@ -58,6 +63,10 @@ def evaluate(
     k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
     onboarding: Annotated[int, typer.Option(help="P2: interactions each cold user reveals.")] = 5,
     out: Annotated[Path | None, typer.Option(help="Folder for <protocol>.json and <protocol>.md.")] = None,
+    llm_url: LLMUrlOpt = None,
+    llm_model: LLMModelOpt = "local",
+    llm_key: LLMKeyOpt = None,
+    llm_budget: LLMBudgetOpt = 1.5,
 ) -> None:
     """Evaluate scorers on a protocol (P1 warm users, P2 cold users, P3 cold items) and print the metric table.
 
@@ -92,6 +101,7 @@ def evaluate(
         cache=EmbeddingCache(cache_root() / "embeddings"),
         n_onboarding=onboarding,
         ray=ray,
+        llm=llm_config(llm_url, llm_model, llm_key, llm_budget),
     )
     paths = report.write(out) if out else None
     table = Table(title=report.markdown().splitlines()[0], title_justify="left")

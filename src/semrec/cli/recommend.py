@@ -9,7 +9,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from semrec.cli.common import ModelOpt, console, err_console, parse_list, parse_mapping, user_options
+from semrec.cli.common import (
+    LLMBudgetOpt,
+    LLMKeyOpt,
+    LLMModelOpt,
+    LLMUrlOpt,
+    ModelOpt,
+    console,
+    err_console,
+    llm_config,
+    parse_list,
+    parse_mapping,
+    user_options,
+)
 
 ContextOpt = Annotated[
     list[str] | None,
@@ -34,8 +46,13 @@ def recommend(
     context: ContextOpt = None,
     explain: Annotated[bool, typer.Option(help="Print a grounded reason under each item.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    llm_url: LLMUrlOpt = None,
+    llm_model: LLMModelOpt = "local",
+    llm_key: LLMKeyOpt = None,
+    llm_budget: LLMBudgetOpt = 1.5,
 ) -> None:
     """Recommend for a known user, a request-time history, or a text (cold start)."""
+    from semrec.llm import attach
     from semrec.pipeline import Recommender
     from semrec.types import Query
 
@@ -53,6 +70,7 @@ def recommend(
             attributes=parse_mapping(attribute, "--attribute", "KEY=VALUE"),
         )
     recommender = Recommender.load(model)
+    attach(recommender, llm_config(llm_url, llm_model, llm_key, llm_budget))
     result = recommender.recommend(query)
     titles = recommender.catalogue.titles(result.item_ids.tolist())
     if as_json:

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from semrec.cli.common import console, err_console, parse_mapping, store_url, user_options
+from semrec.cli.common import (
+    LLMBudgetOpt,
+    LLMKeyOpt,
+    LLMModelOpt,
+    LLMUrlOpt,
+    console,
+    err_console,
+    llm_config,
+    parse_mapping,
+    store_url,
+    user_options,
+)
 
 if TYPE_CHECKING:
     from semrec.serving.live import LiveRecommender
@@ -24,11 +35,11 @@ DbOpt = Annotated[
 ApiKeyOpt = Annotated[str | None, typer.Option(envvar="SEMREC_API_KEY", help="Key for writes (env SEMREC_API_KEY).")]
 
 
-def _live(model: Path, db: str | None, shared: bool = False) -> LiveRecommender:
+def _live(model: Path, db: str | None, shared: bool = False, llm=None) -> LiveRecommender:
     """The artifact in ``model`` with its event store, as a :class:`~semrec.serving.live.LiveRecommender`."""
     from semrec.serving.workers import live_recommender
 
-    return live_recommender(str(model), store_url(model, db), shared)
+    return live_recommender(str(model), store_url(model, db), shared, llm)
 
 
 def serve(
@@ -40,6 +51,27 @@ def serve(
     read_requires_key: Annotated[bool, typer.Option(help="Require the key on reads too.")] = False,
     retrain_every: Annotated[float | None, typer.Option(help="Retrain from stored events every N seconds.")] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Largest accepted request body.")] = 2_000_000,
+    request_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds a request may take: a body not received gets 408, an answer not ready 503."),
+    ] = 10.0,
+    write_rate: Annotated[
+        float | None,
+        typer.Option(help="Write requests/s each client address may sustain (more get 429); all workers together."),
+    ] = 500.0,
+    write_burst: Annotated[
+        int, typer.Option(help="Write requests a client may send at once above --write-rate.")
+    ] = 1000,
+    llm_url: LLMUrlOpt = None,
+    llm_model: LLMModelOpt = "local",
+    llm_key: LLMKeyOpt = None,
+    llm_budget: LLMBudgetOpt = 1.5,
+    reports: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of handover.json / frontier.json (semrec evaluate-handover / -diversity) for the page."
+        ),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -58,28 +90,35 @@ def serve(
     from semrec.serving.app import ServiceSettings, create_app
 
     key = api_key or secrets.token_urlsafe(24)
+    llm = llm_config(llm_url, llm_model, llm_key, llm_budget)
     with user_options():
         settings = ServiceSettings(
             api_key=key,
             read_requires_key=read_requires_key,
             retrain_every_s=retrain_every,
             max_body_bytes=max_body_bytes,
+            request_timeout_s=request_timeout or None,
+            write_rate=write_rate or None,
+            write_burst=write_burst,
+            reports_dir=str(reports) if reports else None,
         )
     if not api_key:
         err_console.print(f"no --api-key / SEMREC_API_KEY given; this run's write key is: {key}", highlight=False)
     if workers > 1:
-        _serve_workers(model, db, host, port, workers, settings)
+        _serve_workers(model, db, host, port, workers, settings, llm)
         return
-    live = _live(model, db)
+    live = _live(model, db, llm=llm)
     _ = live.model.catalogue.encoder  # load the text encoder before taking traffic
     application = create_app(live, settings)
     gc.collect()
     gc.freeze()  # the loaded model and caches are long-lived: keep them out of every GC pass (latency tail)
-    err_console.print(f"semrec serving on http://{host}:{port} (API docs at /docs)", highlight=False)
+    err_console.print(
+        f"semrec serving on http://{host}:{port} (try it in a browser; API docs at /docs)", highlight=False
+    )
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
-def _serve_workers(model: Path, db: str | None, host: str, port: int, workers: int, settings) -> None:
+def _serve_workers(model: Path, db: str | None, host: str, port: int, workers: int, settings, llm) -> None:
     """``workers`` uvicorn processes in shared mode; this process seeds the store and retrains."""
     import os
     import threading
@@ -90,7 +129,13 @@ def _serve_workers(model: Path, db: str | None, host: str, port: int, workers: i
 
     live = _live(model, db, shared=True)  # seeds an empty store once, before any worker starts
     os.environ[ENV] = json.dumps(
-        {"model": str(model), "db": store_url(model, db), "settings": settings.model_dump(mode="json")}
+        {
+            "model": str(model),
+            "db": store_url(model, db),
+            "settings": settings.model_dump(mode="json"),
+            "workers": workers,
+            "llm": llm.model_dump(mode="json") if llm is not None else None,
+        }
     )
     if settings.retrain_every_s:
 

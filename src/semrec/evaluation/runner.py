@@ -27,6 +27,7 @@ from semrec.data.histories import ordered_histories_with_times
 from semrec.data.tables import Dataset, split_list
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
 from semrec.evaluation.protocols import PROTOCOLS, id_order, split_p2
+from semrec.llm import LLMConfig, attach
 from semrec.pipeline import Recommender
 from semrec.scorers import histories_to_csr
 from semrec.text import EmbeddingCache, TextEncoder
@@ -250,6 +251,7 @@ def evaluate(
     n_onboarding: int = 5,
     tag_field: str = "genres",
     ray: str | None = None,
+    llm: LLMConfig | None = None,
 ) -> EvaluationReport:
     """Fit one served pipeline per configuration on the protocol's train split and evaluate it.
 
@@ -264,6 +266,7 @@ def evaluate(
         tag_field: Item column with ``"A|B"`` tags for ILD@k.
         ray: A Ray address (:mod:`semrec.distributed`): item texts are encoded and the queries
             answered on that cluster; the figures equal the local run's.
+        llm: The optional generative stages (:mod:`semrec.llm`), attached to every fitted pipeline.
 
     Returns:
         An :class:`EvaluationReport`: one row per configuration, fit seconds and users/s of
@@ -280,6 +283,7 @@ def evaluate(
             config = config.model_copy(update={"encoder": config.encoder.model_copy(update={"ray": ray})})
         started = time.perf_counter()
         model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
+        attach(model, llm)
         fit_seconds = time.perf_counter() - started
         started = time.perf_counter()
         recommended = run.lists(model, k, ray=ray)

@@ -2,8 +2,7 @@
 
 ``history lookup -> fallback chain of sources (onboarding ranker | hand-over / main scorer | text |
 attributes | popularity) -> text blend -> context boost -> intent -> candidates -> top-k -> re-rank ->
-explain``.
-The library, the CLI, the HTTP service and the evaluation all call :meth:`Recommender.recommend_many`
+explain``. The library, the CLI, the HTTP service and the evaluation all call :meth:`Recommender.recommend_many`
 (or :meth:`Recommender.recommend`, a batch of one), so what is evaluated is what is served.
 """
 
@@ -51,6 +50,7 @@ class Recommender:
     def __init__(self, config: RecommenderConfig, catalogue: Catalogue, users: ArtifactUsers, models: Models) -> None:
         self.config, self.catalogue, self.users, self.models = config, catalogue, users, models
         self.fit_notes: list[str] = []  # what fitting changed to fit the catalogue (semrec.capacity)
+        self.generative: Any = None  # attached semrec.llm.GenerativeStage (optional LLM stages; off by default)
         main = BehaviourSource(models.scorer, catalogue)
         popular = PopularSource(models.popularity, catalogue)
         attributes = AttributeSource(models.prior, catalogue) if models.prior is not None else None
@@ -117,10 +117,11 @@ class Recommender:
         """
         return self.recommend_many([query], users)[0]
 
-    def recommend_many(
-        self, queries: Sequence[Query], users: UserLookup | None = None, batch: int = 256
-    ) -> list[Recommendation]:
-        """Answer queries in batches; ``users`` is the history lookup (default: the artifact's)."""
+    def recommend_many(self, queries: Sequence[Query], users: UserLookup | None = None, batch=256, generative=True):
+        """Answer queries in batches; ``users`` is the history lookup (default: the artifact's); through
+        the attached LLM stages when there are (``generative``)."""
+        if generative and self.generative is not None:
+            return self.generative.recommend_many(queries, users)
         lookup, out = users or self.users, []
         for start in range(0, len(queries), batch):
             requests = [resolve(q, self.catalogue.vocab, lookup) for q in queries[start : start + batch]]

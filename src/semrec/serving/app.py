@@ -19,15 +19,17 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 from sqlalchemy.exc import DBAPIError
 
 from semrec.errors import SemrecError
 from semrec.frozen import FrozenConfig
-from semrec.serving.limits import RETRY_AFTER_S, BodyLimit, TokenBucket, validation_errors
+from semrec.serving.limits import RETRY_AFTER_S, BodyLimit, ScoringQueue, TokenBucket, validation_errors
 from semrec.serving.live import LiveRecommender, UnknownItemError
 from semrec.serving.store import EventRecord
+from semrec.serving.web import add_web, item_fields
 from semrec.types import Query, Scalar
 
 logger = logging.getLogger(__name__)
@@ -47,10 +49,19 @@ class ServiceSettings(FrozenConfig):
     retrain_every_s: float | None = Field(None, gt=0)
     """Retrain from the store on this period (seconds); ``None``: only on request."""
     write_rate: float | None = Field(500.0, gt=0)
-    """Write requests per second each client may sustain (token bucket per API key and client
-    address, per worker process); more get 429 with ``Retry-After``. ``None``: unlimited."""
+    """Write requests per second each client address may sustain (a token bucket per address and
+    worker process; behind a proxy, the address it forwards in ``X-Forwarded-For`` when uvicorn
+    trusts it); more get 429 with ``Retry-After``. ``None``: unlimited."""
     write_burst: int = Field(1000, ge=1)
     """Write requests a client may send at once above ``write_rate``."""
+    request_timeout_s: float | None = Field(10.0, gt=0)
+    """Deadline of a request, from its arrival (seconds): a body not received by then gets 408; a
+    recommendation not computed by then gets 503 with ``Retry-After`` (if it was still queued it is
+    never computed: overload sheds work). Writes are not cut off once their body is read: an
+    answered write is committed. ``None``: no deadline."""
+    reports_dir: str | None = None
+    """Folder holding ``handover.json`` / ``frontier.json`` (``semrec evaluate-handover`` /
+    ``evaluate-diversity``) that the page at ``/`` draws; ``None``: no charts."""
 
 
 class RecommendRequest(BaseModel):
@@ -81,6 +92,8 @@ class RecommendedItem(BaseModel):
     shared: dict[str, list[str]] | None = None
     matched_words: list[str] | None = None
     interests: list[str] | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    """Short catalogue fields of the item (genres, year, author ...)."""
 
 
 class RecommendResponse(BaseModel):
@@ -158,6 +171,28 @@ class ItemIn(BaseModel):
     title: str | None = Field(None, max_length=2000)
 
 
+class LLMMetrics:
+    """Prometheus collector of the optional LLM stages: outcomes per stage, cache hits."""
+
+    def __init__(self, live: LiveRecommender) -> None:
+        self.live = live
+
+    def collect(self):
+        outcomes = CounterMetricFamily(
+            "semrec_llm_outcomes",
+            "LLM stage outcomes (ok, timeout, error, unparsable, rejected: the non-LLM answer was kept, skipped)",
+            labels=["stage", "outcome"],
+        )
+        hits = CounterMetricFamily("semrec_llm_cache_hits", "LLM answers served from the cache")
+        stage = self.live.llm
+        if stage is not None:
+            for (name, outcome), n in sorted(stage.outcomes.items()):
+                outcomes.add_metric([name, outcome], n)
+            hits.add_metric([], stage.client.cache_hits)
+        yield outcomes
+        yield hits
+
+
 def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
     """The FastAPI application over ``live``."""
     app = FastAPI(title="semrec", version="0.1.0", description=__doc__)
@@ -175,6 +210,11 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         lambda: live.model_version
     )
     Gauge("semrec_items", "Items in the catalogue", registry=registry).set_function(lambda: live.model.n_items)
+    registry.register(LLMMetrics(live))
+    timeouts = Counter(
+        "semrec_request_timeouts", "Recommendations not ready by the request deadline (503)", registry=registry
+    )
+    scoring = ScoringQueue(settings.request_timeout_s)
     key = settings.api_key.encode()
 
     def authorised(request: Request) -> bool:
@@ -234,15 +274,27 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.post("/recommend", response_model=RecommendResponse, dependencies=[Depends(read_access)])
-    async def recommend(body: RecommendRequest) -> RecommendResponse:
+    async def recommend(request: Request, body: RecommendRequest) -> RecommendResponse:
         """Top-k for a user id, a request-time history, or a text; unknown users fall back (text, then popular)."""
         query = Query(**body.model_dump())
         model = live.model
-        result = live.recommend(query)
-        titles = model.catalogue.titles(result.item_ids.tolist()) if len(result.item_ids) else []
+        try:
+            result = await scoring.run(live.recommend, query, arrived=request.state.arrived)
+        except TimeoutError:
+            timeouts.inc()
+            raise HTTPException(
+                503,
+                f"no answer within the request deadline ({settings.request_timeout_s:g} s): the service "
+                "is overloaded or the request is too expensive; retry later",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            ) from None
+        ids = result.item_ids.tolist()
+        titles = model.catalogue.titles(ids) if ids else []
         items = []
-        for n, (item_id, title, score) in enumerate(zip(result.item_ids.tolist(), titles, result.scores.tolist())):
-            item = RecommendedItem(item_id=item_id, title=title, score=score)
+        for n, (item_id, title, score, fields) in enumerate(
+            zip(ids, titles, result.scores.tolist(), item_fields(model.catalogue, ids))
+        ):
+            item = RecommendedItem(item_id=item_id, title=title, score=score, attributes=fields)
             if result.explanations:
                 e = result.explanations[n]
                 item.reason, item.because, item.shared = e.reason, e.because, e.shared
@@ -346,5 +398,13 @@ def create_app(live: LiveRecommender, settings: ServiceSettings) -> FastAPI:
         def _stop() -> None:
             stop.set()
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, observe=observe)
+    add_web(app, live, settings.reports_dir, read_access)
+
+    @app.on_event("shutdown")
+    def _close_scoring() -> None:
+        scoring.close()
+
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, observe=observe, timeout_s=settings.request_timeout_s
+    )
     return app

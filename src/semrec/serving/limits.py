@@ -1,13 +1,16 @@
 """HTTP limits of the service: short, JSON-safe validation errors, per-client write rate limits,
-and the request-body size limit with per-request metrics (ASGI middleware)."""
+deadlines for answers (one scoring thread that sheds late work), and the request-body size and
+time limits with per-request metrics (ASGI middleware)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
@@ -68,19 +71,62 @@ class TokenBucket:
             return (1.0 - tokens) / self.rate
 
 
-class BodyLimit:
-    """ASGI middleware: 413 when a request body exceeds ``max_bytes`` (declared or streamed), and
-    per-request metrics through ``observe(scope, status, seconds)`` (pure ASGI: no per-request task)."""
+T = TypeVar("T")
 
-    def __init__(self, app, max_bytes: int, observe) -> None:
+
+class ScoringQueue:
+    """Answers computed on one thread outside the event loop, in arrival order, each with a deadline.
+
+    The event loop keeps accepting connections, reading bodies and answering ``/health`` while a
+    model scores. :meth:`run` raises :class:`TimeoutError` when the answer is not ready
+    ``timeout_s`` seconds after the request arrived; a request still waiting in the queue then is
+    dropped without being computed, so an overload sheds work (the clients are told to retry)
+    instead of growing every client's latency without bound. A computation that already started
+    runs to its end (a Python thread cannot be interrupted) and its answer is discarded.
+
+    One thread, because scoring holds the GIL for most of its time (two threads would only
+    interleave) and the fitted pipeline is read by one request at a time, as on the event loop.
+    """
+
+    def __init__(self, timeout_s: float | None) -> None:
+        self.timeout_s = timeout_s
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semrec-score")
+
+    async def run(self, fn: Callable[..., T], *args: Any, arrived: float) -> T:
+        """``fn(*args)`` on the scoring thread; ``arrived`` is the request's ``time.perf_counter()``.
+
+        Raises:
+            TimeoutError: No answer within ``timeout_s`` of ``arrived``.
+        """
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        if self.timeout_s is None:
+            return await future
+        remaining = self.timeout_s - (time.perf_counter() - arrived)
+        # wait_for cancels the future on timeout; a job that has not started is then never run
+        return await asyncio.wait_for(future, max(remaining, 0.0))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class BodyLimit:
+    """ASGI middleware: 413 when a request body exceeds ``max_bytes`` (declared or streamed), 408
+    when it has not arrived ``timeout_s`` seconds after the request started (a slow or stalled
+    client), and per-request metrics through ``observe(scope, status, seconds)``. The request's
+    ``time.perf_counter()`` at arrival is ``request.state.arrived`` (pure ASGI: no per-request task).
+    """
+
+    def __init__(self, app, max_bytes: int, observe, timeout_s: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.observe = observe
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
+        scope.setdefault("state", {})["arrived"] = started
         status = 500
 
         async def send_observed(message):
@@ -90,39 +136,50 @@ class BodyLimit:
             await send(message)
 
         try:
-            await self._limited(scope, receive, send_observed)
+            await self._limited(scope, receive, send_observed, started)
         finally:
             self.observe(scope, status, time.perf_counter() - started)
 
-    async def _limited(self, scope, receive, send):
+    async def _limited(self, scope, receive, send, arrived: float):
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         too_large = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             return await too_large(scope, receive, send)
-        seen, overflow, started = 0, False, False
+        seen, refused, started, complete = 0, None, False, False
 
         async def limited_receive():
-            nonlocal seen, overflow
-            message = await receive()
+            nonlocal seen, refused, complete
+            if complete or self.timeout_s is None:
+                message = await receive()
+            else:
+                try:
+                    remaining = self.timeout_s - (time.perf_counter() - arrived)
+                    message = await asyncio.wait_for(receive(), max(remaining, 0.0))
+                except TimeoutError:  # the body is still incomplete: stop waiting, answer 408
+                    refused = JSONResponse(
+                        {"detail": f"request body not received within {self.timeout_s:g} s"}, status_code=408
+                    )
+                    return {"type": "http.disconnect"}
             if message["type"] == "http.request":
+                complete = not message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:  # a streamed (chunked) body: stop reading, answer 413
-                    overflow = True
+                    refused = too_large
                     return {"type": "http.disconnect"}
             return message
 
         async def guarded_send(message):
             nonlocal started
-            if overflow:
-                return  # the application's answer to a cut-off body is replaced by the 413
+            if refused is not None:
+                return  # the application's answer to a cut-off body is replaced by the 413 / 408
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
         except Exception:
-            if not overflow:
+            if refused is None:
                 raise
-        if overflow and not started:
-            await too_large(scope, receive, send)
+        if refused is not None and not started:
+            await refused(scope, receive, send)

@@ -25,6 +25,7 @@ import numpy as np
 
 from semrec.data.tables import Dataset
 from semrec.errors import QueryError, SemrecError
+from semrec.llm import LLMConfig, attach
 from semrec.pipeline import Recommender
 from semrec.pipeline.users import UserRecord
 from semrec.serving.store import EventRecord, Store
@@ -85,6 +86,7 @@ class LiveRecommender:
             another process changed the catalogue, deleted a user or swapped in a retrained model,
             this process reloads the artifact (if it changed) and syncs its catalogue first, so a
             write acknowledged by any process is seen by the next request to every process.
+        llm: The optional generative stages (:mod:`semrec.llm`): every answer goes through them.
     """
 
     def __init__(
@@ -95,8 +97,11 @@ class LiveRecommender:
         cache_size: int = 100_000,
         embedding_cache: EmbeddingCache | None = None,
         shared: bool = False,
+        llm: LLMConfig | None = None,
     ) -> None:
         self.model = model
+        self.llm = attach(model, llm)
+        """The optional LLM stages (:mod:`semrec.llm`), kept across retrains and reloads."""
         self.embedding_cache = embedding_cache
         self.store = store
         self.artifact_dir = None if artifact_dir is None else Path(artifact_dir)
@@ -223,7 +228,10 @@ class LiveRecommender:
             QueryError: Empty text, unknown history item, unknown filter field.
         """
         self.refresh()
-        return self.model.recommend(query, users=self.users)
+        model = self.model
+        if self.llm is not None and model.generative is not self.llm:  # a retrain or reload swapped the model
+            attach(model, self.llm.config, self.llm)
+        return model.recommend(query, users=self.users)
 
     # ------------------------------------------------------------------ writes
     def add_feedback(self, records: Sequence[EventRecord]) -> int:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -50,11 +51,24 @@ def fit_tiny(catalogue, directory: Path) -> Path:
 class Server:
     """``semrec serve`` in its own process group; ``kill()`` sends SIGKILL."""
 
-    def __init__(self, model: Path, db: str, port: int | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, model: Path, db: str, port: int | None = None, workers: int = 1, options: Sequence[str] = ()
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "SEMREC_API_KEY": KEY}
-        command = ["serve", "--model", str(model), "--db", db, "--port", str(self.port), "--workers", str(workers)]
+        command = [
+            "serve",
+            "--model",
+            str(model),
+            "--db",
+            db,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            *options,
+        ]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "semrec.cli", *command],
             env=env,
