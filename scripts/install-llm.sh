@@ -13,6 +13,9 @@ if "$PY" -c "import llama_cpp.server" 2>/dev/null && "$PY" -m pip show -q llm-sm
 fi
 if ! ls "$WHEELS"/llama_cpp_python-$VERSION-*.whl >/dev/null 2>&1; then
   echo "building llama-cpp-python $VERSION (portable flags; about 9 minutes on 2 cores, once)" >&2
+  if ! command -v c++ >/dev/null || ! command -v make >/dev/null; then  # a bare CI machine: Debian's compilers
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential) >&2
+  fi
   command -v cmake >/dev/null || "$PY" -m pip install -q cmake
   # the default build uses -march=native (illegal instruction on other CPUs): portable flags
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \

@@ -356,36 +356,16 @@ def test_nothing_acknowledged_before_the_last_delete_was_sent_survives_it(client
     """Feedback for one user from 4 threads while the user is deleted 5 times: no event acknowledged
     before the last DELETE was sent survives it. (An event committed just after the deletion may be
     acknowledged a moment before the DELETE's own answer arrives; it is new data and stays.)"""
-    import itertools
+    from tests.serving.race import race
 
-    ids = itertools.count()
-    acks: list[tuple[float, str]] = []
-    stop = threading.Event()
+    def post(event_id: str) -> bool:
+        event = {"user_id": "racer", "item_id": "toy", "event_id": event_id}
+        return client.post("/feedback", json=event, headers=AUTH).status_code == 200
 
-    def writer() -> None:
-        while not stop.is_set():
-            event_id = f"race-{next(ids)}"
-            response = client.post(
-                "/feedback", json={"user_id": "racer", "item_id": "toy", "event_id": event_id}, headers=AUTH
-            )
-            if response.status_code == 200:
-                acks.append((time.monotonic(), event_id))
-
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    last_sent = 0.0
-    for _ in range(5):
-        time.sleep(0.05)
-        last_sent = time.monotonic()
-        assert client.delete("/users/racer", headers=AUTH).status_code in (200, 404)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    before, acked = race(post, lambda: client.delete("/users/racer", headers=AUTH).status_code, 0.05)
     stored = {e["event_id"] for e in live.store.export_events("racer")}
-    before = {event_id for at, event_id in acks if at < last_sent}
     assert len(before) > 20 and not stored & before, (len(before), len(stored & before))
-    assert stored <= {event_id for _, event_id in acks}  # what survives was written after, and acknowledged
+    assert stored <= acked  # what survives was written after, and acknowledged
 
 
 def test_a_recommendation_past_the_deadline_gets_503_and_queued_ones_are_never_computed(live):

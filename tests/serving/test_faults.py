@@ -176,7 +176,7 @@ def test_a_stalled_request_body_gets_408_while_other_clients_are_answered(catalo
 
     model = fit_tiny(catalogue, tmp_path)
     db = f"sqlite:///{tmp_path / 'events.db'}"
-    server = Server(model, db, options=["--request-timeout", "1.5"])
+    server = Server(model, db, options=["--request-timeout", "3"])
     try:
         before = Store(db).count_events()
         stalled = socket.create_connection(("127.0.0.1", server.port), timeout=10)
@@ -189,13 +189,13 @@ def test_a_stalled_request_body_gets_408_while_other_clients_are_answered(catalo
         user = str(catalogue.interactions["user_id"].iloc[0])
         for _ in range(5):  # the stall does not hold up anyone else
             response = httpx.post(f"{server.url}/recommend", json={"user_id": user, "k": 3}, timeout=5)
-            assert response.status_code == 200 and time.monotonic() - started < 1.5
+            assert response.status_code == 200 and time.monotonic() - started < 3.0
         reply = stalled.recv(4096).decode()
         waited = time.monotonic() - started
         stalled.close()
         assert reply.startswith("HTTP/1.1 408"), reply[:200]
-        assert 1.0 <= waited < 5.0, waited
-        assert "not received within 1.5 s" in reply
+        assert 2.5 <= waited < 8.0, waited
+        assert "not received within 3 s" in reply
         assert Store(db).count_events() == before
     finally:
         server.stop()

@@ -62,35 +62,14 @@ def test_across_workers_nothing_acknowledged_before_the_last_delete_was_sent_sur
     """Feedback for one user from 4 client threads (each on its own connections, so both workers
     write) while the user is deleted 5 times: the database orders the deletion against the other
     worker's writes; no event acknowledged before the last DELETE was sent survives it."""
-    import itertools
-    import threading
-    import time
-
     from semrec.serving.store import Store
+    from tests.serving.race import race
 
-    ids = itertools.count()
-    acks: list[tuple[float, str]] = []
-    stop = threading.Event()
+    def post(event_id: str) -> bool:
+        event = {"user_id": "xracer", "item_id": "toy", "event_id": event_id}
+        return _fresh("POST", f"{server.url}/feedback", json=event, headers=AUTH).status_code == 200
 
-    def writer() -> None:
-        while not stop.is_set():
-            event_id = f"xrace-{next(ids)}"
-            event = {"user_id": "xracer", "item_id": "toy", "event_id": event_id}
-            if _fresh("POST", f"{server.url}/feedback", json=event, headers=AUTH).status_code == 200:
-                acks.append((time.monotonic(), event_id))
-
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    last_sent = 0.0
-    for _ in range(5):
-        time.sleep(0.3)
-        last_sent = time.monotonic()
-        assert _fresh("DELETE", f"{server.url}/users/xracer", headers=AUTH).status_code in (200, 404)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    before, acked = race(post, lambda: _fresh("DELETE", f"{server.url}/users/xracer", headers=AUTH).status_code, 0.3)
     stored = {e["event_id"] for e in Store(store_url).export_events("xracer")}
-    before = {event_id for at, event_id in acks if at < last_sent}
     assert len(before) > 20 and not stored & before, (len(before), len(stored & before))
-    assert stored <= {event_id for _, event_id in acks}
+    assert stored <= acked
