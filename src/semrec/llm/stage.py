@@ -142,7 +142,7 @@ class GenerativeStage:
         return [f"{t} ({', '.join(split_list(v))})" if split_list(v) else t for t, v in zip(titles, rows[field])]
 
     # -------------------------------------------------------------- one call, counted
-    def _ask(self, stage: str, prompt: str, left: float, max_tokens: int | None = None, schema=None) -> dict | None:
+    def _ask(self, stage: str, prompt: str, left: float, notes: list[str], max_tokens=None, schema=None) -> dict | None:
         """The model's JSON object for ``prompt`` (following ``schema``), or ``None`` (the fallback, counted)."""
         system = "You help a recommender system. Answer with one JSON object, no prose."
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
@@ -150,9 +150,11 @@ class GenerativeStage:
             parsed = _json(self.client.complete(messages, left, max_tokens, schema), "{", "}")
         except LLMUnavailable as exc:
             self._count(stage, exc.reason)
+            notes.append(f"llm {stage} fell back ({exc.reason}): semrec's own answer")
             return None
         if not isinstance(parsed, dict):
             self._count(stage, "unparsable")
+            notes.append(f"llm {stage} fell back (unparsable answer): semrec's own answer")
             return None
         return parsed
 
@@ -177,7 +179,7 @@ class GenerativeStage:
             "properties": {"include": listed, "exclude": listed, "mood": {"type": "string", "maxLength": 24}},
             "required": ["include", "exclude", "mood"],
         }
-        parsed = self._ask("intent", prompt, left, max_tokens=48, schema=schema)
+        parsed = self._ask("intent", prompt, left, notes, max_tokens=48, schema=schema)
         if parsed is None:
             return query
         by_name = {v.casefold(): v for v in values}
@@ -216,7 +218,7 @@ class GenerativeStage:
         prompt = f'{need}\nCandidates:\n{lines}\nReply as {{"order": [...]}}: the candidate numbers, best first.'
         numbers = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": n}, "maxItems": n}
         schema = {"type": "object", "properties": {"order": numbers}, "required": ["order"]}
-        answer = self._ask("rerank", prompt, left, max_tokens=40, schema=schema)
+        answer = self._ask("rerank", prompt, left, notes, max_tokens=40, schema=schema)
         if answer is None:
             return result
         parsed = answer.get("order")
@@ -250,7 +252,7 @@ class GenerativeStage:
         )
         sentences = {"type": "array", "items": {"type": "string"}, "minItems": len(sent), "maxItems": len(sent)}
         schema = {"type": "object", "properties": {"sentences": sentences}, "required": ["sentences"]}
-        answer = self._ask("rephrase", prompt, left, schema=schema)
+        answer = self._ask("rephrase", prompt, left, notes, schema=schema)
         if answer is None:
             return
         parsed = answer.get("sentences")
