@@ -48,6 +48,7 @@ def test_sigkill_during_a_feedback_burst_loses_no_acknowledged_event(catalogue, 
     try:
         stored = {e["event_id"] for e in Store(db).export_events() if e["event_id"]}
         missing = set(acknowledged) - stored
+        print(f"SIGKILL mid-burst: acknowledged {len(acknowledged)}, stored {len(stored)}, lost {len(missing)}")
         assert not missing, f"{len(missing)} acknowledged events lost"
         history = httpx.get(f"{restarted.url}/users/b0").json()
         assert history["n_events"] >= 1
