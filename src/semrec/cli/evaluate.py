@@ -14,10 +14,6 @@ from semrec.cli.common import (
     NO_DATA,
     DataOptions,
     EncoderOpt,
-    LLMBudgetOpt,
-    LLMKeyOpt,
-    LLMModelOpt,
-    LLMUrlOpt,
     NamedDatasetOpt,
     PcaOpt,
     PoolingOpt,
@@ -27,13 +23,13 @@ from semrec.cli.common import (
     console,
     data_options,
     dataset_config,
-    llm_config,
     load_dataset,
     parse_list,
     parse_numbers,
     replace,
     user_options,
 )
+from semrec.cli.llm import LLMBudgetOpt, LLMKeyOpt, LLMModelOpt, LLMUrlOpt, llm_config
 from semrec.errors import UsageError
 
 ScorersOpt = Annotated[

@@ -10,18 +10,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from semrec.cli.common import (
-    LLMBudgetOpt,
-    LLMKeyOpt,
-    LLMModelOpt,
-    LLMUrlOpt,
     ModelOpt,
     console,
     err_console,
-    llm_config,
     parse_list,
     parse_mapping,
     user_options,
 )
+from semrec.cli.llm import LLMBudgetOpt, LLMKeyOpt, LLMModelOpt, LLMUrlOpt, llm_config
 
 ContextOpt = Annotated[
     list[str] | None,

@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from semrec.cli.common import (
-    LLMBudgetOpt,
-    LLMKeyOpt,
-    LLMModelOpt,
-    LLMUrlOpt,
     console,
     err_console,
-    llm_config,
     parse_mapping,
     store_url,
     user_options,
 )
+from semrec.cli.llm import LLMBudgetOpt, LLMKeyOpt, LLMModelOpt, LLMUrlOpt, llm_config
 
 if TYPE_CHECKING:
     from semrec.serving.live import LiveRecommender
