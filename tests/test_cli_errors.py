@@ -82,3 +82,13 @@ def test_malformed_options_raise_usage_errors():
         parse_numbers("1,x", "--ns", int)
     assert parse_params(["l2=200", "name=abc"]) == {"l2": 200, "name": "abc"}
     assert issubclass(UsageError, ValueError) and issubclass(UsageError, SemrecError)
+
+
+def test_fit_with_an_unknown_holdout_is_one_error_line_before_anything_is_loaded(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "dataset_entry", _raise(AssertionError("loaded before checking --holdout")))
+    result = runner.invoke(
+        app, ["fit", "--dataset", "movielens-100k", "--out", str(tmp_path / "m"), "--holdout", "next"]
+    )
+    assert result.exit_code == 2
+    assert lines(result.stderr) == ["error: --holdout must be temporal or random, got 'next'"]
+    assert not (tmp_path / "m").exists()

@@ -169,23 +169,21 @@ def test_the_default_beats_every_baseline_on_ml100k(movielens, encoder, protocol
     text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
     run = prepare(movielens, protocol)
     cache = EmbeddingCache(cache_root() / "embeddings")
-    configs = {
-        **baselines(text=text),
-        "hybrid alone": RecommenderConfig(text=text, onboarding=OnboardingConfig()),
-        "default": RecommenderConfig(text=text),
-    }
+    configs = {**baselines(text=text), "default": RecommenderConfig(text=text)}
+    if protocol == "P2":
+        configs["hybrid alone"] = RecommenderConfig(text=text, onboarding=OnboardingConfig())
     metrics = {}
     for name, config in configs.items():
         model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
         metrics[name] = run.metrics(run.lists(model, 10), 10)
     metrics["LightFM"] = run.metrics(lightfm_lists(run, 10), 10)
-    default, alone = metrics.pop("default"), metrics.pop("hybrid alone")
+    default, alone = metrics.pop("default"), metrics.pop("hybrid alone", None)
     best = max(metrics, key=lambda name: metrics[name]["NDCG"])
     assert default["NDCG"] > metrics[best]["NDCG"], (best, metrics[best]["NDCG"], default["NDCG"])
     assert default["Recall"] > max(m["Recall"] for m in metrics.values())
     if protocol == "P1":
         assert default["Coverage"] >= metrics["EASE (l2 200)"]["Coverage"]
-    if protocol == "P2":  # the learned new-user ranker: above the hybrid alone, which is above every baseline
+    if alone is not None:  # P2, the learned new-user ranker: above the hybrid alone, above every baseline
         assert default["NDCG"] > alone["NDCG"] > metrics[best]["NDCG"], (default["NDCG"], alone["NDCG"])
 
 
@@ -210,3 +208,34 @@ def test_book_crossing_as_it_really_is_with_the_dirty_file_options():
     split = split_random(data.interactions)
     assert split.test["user_id"].nunique() == 20_413  # users with >= 5 interactions
     assert len(split.train) + len(split.test) == len(data.interactions)
+
+
+def test_p4_leave_last_out_the_default_beats_sasrec_ease_and_popularity(movielens, encoder):
+    """P4 on ML-100K through the served pipeline, one run: the default (the hybrid, whose fit chose its
+    recency, rule and sequence-model weights on a temporal slice of train) above SASRec, EASE and
+    MostPopular. SASRec runs 50 epochs here (the paper's 200 take 7 minutes on 2 cores)."""
+    text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
+    configs = {
+        "most-popular": RecommenderConfig(scorer="most-popular", text=text),
+        "ease": RecommenderConfig(scorer="ease", text=text),
+        "sasrec": RecommenderConfig(scorer="sasrec", scorer_config={"epochs": 50}, text=text),
+        "default": RecommenderConfig(text=text),
+    }
+    report = evaluate(movielens, configs, "P4", encoder=encoder, cache=EmbeddingCache(cache_root() / "embeddings"))
+    assert (report.n_users, report.n_test) == (943, 943) and report.n_train == 98_344  # 1,349 items kept of 1,682
+    rows = {r.scorer: r.metrics for r in report.results}
+    default = rows.pop("default")
+    for name, metrics in rows.items():
+        assert default["NDCG"] > metrics["NDCG"] and default["HR"] > metrics["HR"], (name, metrics, default)
+    assert rows["sasrec"]["NDCG"] > rows["ease"]["NDCG"] > rows["most-popular"]["NDCG"]
+
+
+def test_msr_random_split_the_default_adapts_and_beats_ease(movielens, encoder):
+    """Microsoft Recommenders' random 75/25 split: order carries no signal, the default's fit carves
+    a random validation slice and drops recency and next-item rules (it lost 40% to EASE with them)."""
+    text = TextTemplateConfig(template=dataset_entry("movielens-100k").text_template)
+    configs = {"ease": RecommenderConfig(scorer="ease", text=text), "default": RecommenderConfig(text=text)}
+    report = evaluate(movielens, configs, "MSR", encoder=encoder, cache=EmbeddingCache(cache_root() / "embeddings"))
+    assert (report.n_train, report.n_test) == (74_646, 25_354)
+    ease, default = (r.metrics for r in report.results)
+    assert default["NDCG"] > ease["NDCG"] > 0.47 and default["Recall"] > ease["Recall"]

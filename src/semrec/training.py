@@ -104,11 +104,20 @@ def fit_recommender(
         projection = Projection.fit(embeddings, config.encoder.pca_dim)
         embeddings = projection.apply(embeddings)
     feature_spec = learn_spec(dataset.items)
-    data = TrainData(histories, len(item_vocab), embeddings, item_features(dataset.items, feature_spec))
+    features = item_features(dataset.items, feature_spec)
+    data = TrainData(histories, len(item_vocab), embeddings, features, dataset.holdout or "temporal")
     started = time.perf_counter()
     scorer.bind_embeddings(embeddings)
     scorer.fit(data)
     logger.info("fitted %s in %.1f s", scorer.name, time.perf_counter() - started)
+    choice = getattr(scorer, "choice", None)
+    if choice is not None:
+        planned.notes.append(
+            f"{scorer.name}: chose l2={choice.l2:g}, ease_decay={choice.ease_decay:g}, short_weight="
+            f"{choice.short_weight:g}, sequence_weight={choice.sequence_weight:g} on a {data.holdout} validation "
+            f"slice (NDCG@10 {choice.ndcg:.4f})"
+        )
+        logger.info("%s", planned.notes[-1])
     models = Models(scorer, MostPopularScorer().fit(data))
     needs_handover = config.handover.enabled and not scorer.handles_new_users
     if needs_handover and len(item_vocab) <= ItemConditionalScorer().config.max_items:

@@ -50,3 +50,47 @@ def test_p3_cold_items_leave_train_and_are_the_only_candidates():
     assert len(split.candidates) == 2
     assert not set(split.train["item_id"]) & split.candidates
     assert set(split.test["item_id"]) == split.candidates and len(split.test) == 10
+
+
+def test_p4_leaves_the_last_out_by_time_then_item_id_and_drops_items_under_five():
+    from semrec.evaluation.protocols import split_p4, split_p4_validation
+
+    rows = [(u, str(i), 10) for u in "abcde" for i in (1, 2)]  # items 1, 2: five users each
+    rows += [("a", "3", 20), ("a", "4", 20)]  # a tie at the end: item 4 sorts after item 3
+    rows += [("b", "3", 30), ("c", "3", 5), ("d", "3", 40), ("e", "3", 50)]  # item 3: five users
+    split = split_p4(frame(rows))
+    assert split.items == frozenset({"1", "2", "3"})  # item 4 has one interaction: dropped
+    assert dict(zip(split.test["user_id"], split.test["item_id"])) == {"a": "3", "b": "3", "c": "2", "d": "3", "e": "3"}
+    assert len(split.train) == 15 - 5 and "4" not in set(split.train["item_id"])
+    validation = split_p4_validation(frame(rows))
+    assert dict(zip(validation.test["user_id"], validation.test["item_id"])) == {
+        "a": "2",
+        "b": "2",
+        "c": "1",
+        "d": "2",
+        "e": "2",
+    }
+    assert len(validation.train) == 5  # the last interaction of each user is in neither part
+    assert split.holdout == validation.holdout == "temporal"
+
+
+def test_msr_is_microsoft_recommenders_stratified_split():
+    """The reference implementation (recommenders.datasets.python_splitters._do_stratification),
+    restated: global seed 42, one key per row in row order, sort by (user, key), rank/count <= 0.75."""
+    import numpy as np
+
+    from semrec.evaluation.protocols import split_msr
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {"user_id": rng.integers(0, 30, 600).astype(str), "item_id": rng.integers(0, 99, 600).astype(str)}
+    )
+    data["timestamp"] = np.arange(600)
+    np.random.seed(42)
+    reference = data.assign(random=np.random.rand(len(data))).sort_values(["user_id", "random"])
+    groups = reference.groupby("user_id")
+    reference["rank"] = (groups.cumcount() + 1) / groups["user_id"].transform("count")
+    expected = set(reference.index[reference["rank"] <= 0.75])
+    split = split_msr(data)
+    assert set(split.train["timestamp"]) == expected  # timestamps are the row numbers here
+    assert len(split.train) + len(split.test) == 600 and split.holdout == "random"

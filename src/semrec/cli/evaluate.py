@@ -33,8 +33,14 @@ from semrec.cli.llm import LLMBudgetOpt, LLMKeyOpt, LLMModelOpt, LLMUrlOpt, llm_
 from semrec.errors import UsageError
 
 ScorersOpt = Annotated[
-    str, typer.Option(help="Comma-separated scorer names, each evaluated with its default configuration.")
+    str | None,
+    typer.Option(
+        help="Comma-separated scorer names, each evaluated with its default configuration (default: the "
+        "protocol's baselines and the default: most-popular,ease,als,content-profile; P4 most-popular,ease,"
+        "sasrec,hybrid; MSR most-popular,ease,als,hybrid)."
+    ),
 ]
+PROTOCOL_SCORERS = {"P4": "most-popular,ease,sasrec,hybrid", "MSR": "most-popular,ease,als,hybrid"}
 RerankersOpt = Annotated[str, typer.Option(help="Comma-separated: mmr, mmr-tags, calibrated, topic.")]
 LevelsOpt = Annotated[str, typer.Option(help="Comma-separated diversity levels in [0, 1].")]
 
@@ -47,9 +53,13 @@ def _check_k(k: int) -> None:
 @data_options()
 def evaluate(
     protocol: Annotated[
-        str, typer.Option(help="Evaluation protocol: P1, P2, P3, or random (data without timestamps: book-crossing).")
+        str,
+        typer.Option(
+            help="Evaluation protocol: P1, P2, P3, P4 (leave-last-out), MSR (Microsoft Recommenders' "
+            "random 75/25), or random (data without timestamps: book-crossing)."
+        ),
     ] = "P1",
-    scorers: ScorersOpt = "most-popular,ease,als,content-profile",
+    scorers: ScorersOpt = None,
     source: DataOptions = NO_DATA,
     encoder: EncoderOpt = DEFAULT_ENCODER,
     pooling: PoolingOpt = "model",
@@ -64,7 +74,8 @@ def evaluate(
     llm_key: LLMKeyOpt = None,
     llm_budget: LLMBudgetOpt = 1.5,
 ) -> None:
-    """Evaluate scorers on a protocol (P1 warm users, P2 cold users, P3 cold items) and print the metric table.
+    """Evaluate scorers on a protocol (P1 warm users, P2 cold users, P3 cold items, P4 leave-last-out,
+    MSR random 75/25) and print the metric table (P4 on ML-1M and MSR on ML-100K: and the published one).
 
     Each name is evaluated with its default configuration (``hybrid`` includes the onboarding ranker)."""
     from semrec.config import RecommenderConfig
@@ -73,6 +84,8 @@ def evaluate(
     from semrec.evaluation.runner import evaluate as run_evaluation
     from semrec.text import EmbeddingCache, EncoderConfig
 
+    if scorers is None:
+        scorers = PROTOCOL_SCORERS.get(protocol.split("-")[0], "most-popular,ease,als,content-profile")
     names = [check_scorer(name) for name in dict.fromkeys(parse_list(scorers))]
     if not names:
         raise UsageError("--scorers names no scorer")
@@ -110,6 +123,9 @@ def evaluate(
         metrics = [f"{result.metrics[m]:.4f}" for m in METRICS]
         table.add_row(result.scorer, *metrics, f"{result.fit_seconds:.1f}", f"{result.users_per_second:,.0f}")
     Console(width=max(console.width, 150)).print(table)
+    published = report.markdown().split("Published on this protocol", 1)
+    if len(published) == 2:
+        console.print("Published on this protocol" + published[1], highlight=False, soft_wrap=True)
     if paths:
         console.print(f"wrote {paths[0]} and {paths[1]}", highlight=False, soft_wrap=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated
@@ -78,6 +79,13 @@ def fit(
         bool, typer.Option(help="Blend attributes/popularity into short histories (new users).")
     ] = True,
     onboarding_ranker: OnboardingOpt = None,
+    holdout: Annotated[
+        str | None,
+        typer.Option(
+            help="How the lists will be judged, so fit tunes itself alike: temporal (what comes next; the "
+            "default) or random (what is missing, order irrelevant)."
+        ),
+    ] = None,
 ) -> None:
     """Fit a recommender and write its artifact folder (nothing is written on bad input).
 
@@ -92,7 +100,11 @@ def fit(
     check_new_artifact(out)
     params = parse_params(param)
     check_scorer_params(check_scorer(scorer or "hybrid"), params)
+    if holdout not in (None, "temporal", "random"):
+        raise UsageError(f"--holdout must be temporal or random, got {holdout!r}")
     data, entry = load_dataset(source, encoding=encoding, sep=sep, allow_no_interactions=True, escapechar=escapechar)
+    if holdout is not None:
+        data = dataclasses.replace(data, holdout=holdout)
     for note in data.notes:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     with user_options():

@@ -262,6 +262,10 @@ class Dataset:
     name: str = "custom"
     notes: tuple[str, ...] = ()
     """What loading dropped under lenient options (:class:`LoadReport` lines), to show the user."""
+    holdout: str | None = None
+    """How recommendations from these interactions will be judged: ``"temporal"`` (what comes next)
+    or ``"random"`` (what is missing, order irrelevant); ``None``: temporal. Fitting carves its
+    validation slice this way (:mod:`semrec.scorers.tuning`; ``semrec fit --holdout``)."""
 
     @classmethod
     def from_files(

@@ -10,6 +10,13 @@ leave train entirely; each reveals its first ``n`` interactions by time (5 in th
 the rest is test. P3 (cold items): 20% of items (336) leave train; every (user, cold item)
 interaction is test and users rank the cold items only.
 
+P4 (leave-last-out, the SASRec protocol): items with fewer than 5 interactions dropped; each user's
+last interaction by (timestamp, item id) is test, the second to last validation (``P4-validation``).
+
+``MSR`` (Microsoft Recommenders' ML-100K table): ``python_stratified_split(ratio=0.75, seed=42)``:
+``np.random.seed(42)`` draws one uniform key per row in the data set's row order; within each user
+rows sorted by key with ``rank / count <= 0.75`` go to train, the rest to test.
+
 ``random`` (data without timestamps, such as Book-Crossing): a seeded random per-user 80/20
 hold-out of users with at least 5 interactions; sparser users stay in train whole and are not
 evaluated (``random-validation`` carves the tuning slice from its train the same way).
@@ -38,6 +45,11 @@ class Split:
     test: pd.DataFrame
     onboarding: pd.DataFrame | None = None
     candidates: frozenset[str] | None = None
+    items: frozenset[str] | None = None
+    """P4 only: the catalogue the protocol keeps (items with >= 5 interactions); ``None``: every item."""
+    holdout: str = "temporal"
+    """How test rows were held out (``temporal`` or ``random``): what the fitted pipeline is told
+    (:attr:`semrec.data.tables.Dataset.holdout`), so its own validation slice is carved the same way."""
 
 
 def id_order(value: object) -> tuple[int, int, str]:
@@ -162,7 +174,7 @@ def random_holdout(
     frame = frame.sort_values(["user_id", "_key"], kind="stable").drop(columns=["_item_key", "_key"])
     sizes, position, n_test = _held_out(frame, fraction)
     is_test = (position < n_test) & (sizes >= min_interactions)
-    return Split(name, frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True))
+    return Split(name, frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True), holdout="random")
 
 
 def split_random(interactions: pd.DataFrame) -> Split:
@@ -175,11 +187,102 @@ def split_random_validation(interactions: pd.DataFrame) -> Split:
     return random_holdout(split_random(interactions).train, 0.2, 5, 42, "random-validation")
 
 
+def leave_last_out(interactions: pd.DataFrame, n_out: int = 1, min_item: int = 5, name: str = "P4") -> Split:
+    """Leave-last-out (SASRec protocol): drop items with fewer than ``min_item`` interactions (one
+    pass, as in the SASRec data), sort each user's rows by (timestamp, item id: numeric order for
+    integer ids, else string order, e.g. ``"Title (Year)"`` on ML-1M), hold out the last ``n_out``
+    rows' first one: the last row for ``n_out=1`` (test), the second to last for ``n_out=2``
+    (validation; the last row is then dropped). Users with fewer than ``n_out + 1`` rows stay in train
+    whole and are not evaluated.
+
+    Raises:
+        ValueError: ``n_out`` below 1.
+    """
+    if n_out < 1:
+        raise ValueError(f"n_out must be >= 1, got {n_out}")
+    counts = interactions["item_id"].value_counts()
+    kept = counts.index[counts >= min_item]
+    frame = interactions[interactions["item_id"].isin(kept)]
+    frame = frame.assign(_item_key=_item_sort_key(frame["item_id"]))
+    frame = frame.sort_values(["user_id", "timestamp", "_item_key"], kind="stable").drop(columns="_item_key")
+    sizes = frame.groupby("user_id", sort=False)["item_id"].transform("size").to_numpy()
+    back = sizes - frame.groupby("user_id", sort=False).cumcount().to_numpy()  # 1 for the last row
+    evaluated = sizes > n_out
+    is_test = evaluated & (back == n_out)
+    is_train = ~evaluated | (back > n_out)
+    train, test = frame[is_train].reset_index(drop=True), frame[is_test].reset_index(drop=True)
+    return Split(name, train, test, items=frozenset(str(v) for v in kept))
+
+
+def split_p4(interactions: pd.DataFrame) -> Split:
+    """P4: leave-last-out; the last interaction of each user is test (ML-1M: 6,040 users, 3,416 items)."""
+    return leave_last_out(interactions, 1, 5, "P4")
+
+
+def split_p4_validation(interactions: pd.DataFrame) -> Split:
+    """The P4 validation slice: the second-to-last interaction is test, the last one is not seen."""
+    return leave_last_out(interactions, 2, 5, "P4-validation")
+
+
+def stratified_random(interactions: pd.DataFrame, ratio: float = 0.75, seed: int = 42, name: str = "MSR") -> Split:
+    """Microsoft Recommenders' ``python_stratified_split`` (``recommenders.datasets.python_splitters``).
+
+    ``np.random.seed(seed)``; one ``np.random.rand`` key per row in the table's row order; rows sorted
+    by (user, key); a row whose ``rank / count`` within its user is ``<= ratio`` is train, the rest test.
+
+    Raises:
+        ValueError: ``ratio`` outside (0, 1).
+    """
+    if not 0 < ratio < 1:
+        raise ValueError(f"ratio must be in (0, 1), got {ratio}")
+    keys = np.random.RandomState(seed).rand(len(interactions))  # the legacy global generator's stream
+    frame = interactions.assign(_key=keys).sort_values(["user_id", "_key"], kind="stable")
+    grouped = frame.groupby("user_id", sort=False)
+    share = (grouped.cumcount().to_numpy() + 1) / grouped["item_id"].transform("size").to_numpy()
+    frame = frame.drop(columns="_key")
+    is_train = share <= ratio
+    train, test = frame[is_train].reset_index(drop=True), frame[~is_train].reset_index(drop=True)
+    return Split(name, train, test, holdout="random")
+
+
+def split_msr(interactions: pd.DataFrame) -> Split:
+    """``MSR``: Microsoft Recommenders' stratified random 75/25 per user, seed 42 (ML-100K: 74,646 / 25,354)."""
+    return stratified_random(interactions, 0.75, 42, "MSR")
+
+
+def split_msr_validation(interactions: pd.DataFrame) -> Split:
+    """The ``MSR`` validation slice: ``MSR``'s train split again the same way (tuning only)."""
+    return stratified_random(split_msr(interactions).train, 0.75, 42, "MSR-validation")
+
+
+PUBLISHED: dict[tuple[str, str], tuple[tuple[str, float, float, str], ...]] = {
+    ("P4", "movielens-1m"): (
+        ("SASRec (BCE, 1 negative)", 0.1259, 0.2392, "HR@10"),
+        ("gSASRec (256 negatives, gBCE)", 0.1726, 0.3003, "HR@10"),
+        ("uSASRec", 0.1772, 0.3133, "HR@10"),
+        ("HSTU (reported)", 0.172, 0.3097, "HR@10"),
+        ("FuXi-alpha (recalculated)", 0.1813, 0.3164, "HR@10"),
+    ),
+    ("MSR", "movielens-100k"): (
+        ("BiVAE", 0.475, 0.219, "Recall@10"),
+        ("BPR", 0.442, 0.213, "Recall@10"),
+        ("LightGCN", 0.420, 0.144, "Recall@10"),
+        ("SAR", 0.382, 0.176, "Recall@10"),
+    ),
+}
+"""(protocol, data set) -> published rows ``(model, NDCG@10, second metric, its name)``: P4 from the
+authors' repositories, MSR from Microsoft Recommenders' ML-100K benchmark table (not rerun here)."""
+
+
 PROTOCOLS: dict[str, Callable[[pd.DataFrame], Split]] = {
     "P1": split_p1,
     "P1-validation": split_p1_validation,
     "P2": split_p2,
     "P3": split_p3,
+    "P4": split_p4,
+    "P4-validation": split_p4_validation,
+    "MSR": split_msr,
+    "MSR-validation": split_msr_validation,
     "random": split_random,
     "random-validation": split_random_validation,
 }

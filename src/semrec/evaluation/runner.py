@@ -26,7 +26,7 @@ from semrec.config import RecommenderConfig
 from semrec.data.histories import ordered_histories_with_times
 from semrec.data.tables import Dataset, split_list
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
-from semrec.evaluation.protocols import PROTOCOLS, id_order, split_p2
+from semrec.evaluation.protocols import PROTOCOLS, PUBLISHED, id_order, split_p2
 from semrec.llm import LLMConfig, attach
 from semrec.pipeline import Recommender
 from semrec.scorers import histories_to_csr
@@ -92,6 +92,11 @@ class EvaluationReport:
                 f"{r.users_per_second:,.0f}",
             ]
             lines.append("| " + " | ".join(cells) + " |")
+        published = PUBLISHED.get((self.protocol, self.dataset))
+        if published:
+            lines += ["", "Published on this protocol (not rerun here):", ""]
+            lines += [f"| model | NDCG@10 | {published[0][3]} |", "|---|---|---|"]
+            lines += [f"| {model} | {a:.4f} | {b:.4f} |" for model, a, b, _ in published]
         return "\n".join(lines) + "\n"
 
     def write(self, directory: str | Path) -> tuple[Path, Path]:
@@ -195,6 +200,9 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
     split = (
         split_p2(dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](dataset.interactions)
     )
+    if split.items is not None:  # P4 keeps only items with >= 5 interactions in its catalogue
+        dataset = Dataset(dataset.items[dataset.items["item_id"].isin(split.items)].reset_index(drop=True),
+                          dataset.interactions, dataset.users, dataset.name)  # fmt: skip
     items = IdVocabulary(dataset.items["item_id"], "item")
     train_users = IdVocabulary(sorted(split.train["user_id"].unique(), key=id_order), "user")
     train_histories, train_times = ordered_histories_with_times(split.train, train_users, items)
@@ -222,7 +230,9 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
         candidates = np.zeros(len(items), dtype=bool)
         candidates[items.index(candidate_ids)] = True
     counts = np.asarray(histories_to_csr(train_histories, len(items)).sum(axis=0)).ravel()
-    train = Dataset(dataset.items, split.train, dataset.users, f"{dataset.name}-{protocol}-train")
+    train = Dataset(
+        dataset.items, split.train, dataset.users, f"{dataset.name}-{protocol}-train", holdout=split.holdout
+    )
     return ProtocolRun(
         dataset,
         protocol,

@@ -167,7 +167,8 @@ class OnboardingSignals:
         n = data.n_items
         histories = [np.asarray(data.histories[r], dtype=np.int64) for r in rows]
         times = [np.asarray(data.times[r], dtype=np.float64) for r in rows]
-        hybrid = HybridScorer(config.hybrid).fit(TrainData(histories, n, data.item_embeddings, data.item_features))
+        hybrid = HybridScorer(config.hybrid.model_copy(update={"tune": False}))  # new-user parts: not tuned
+        hybrid = hybrid.fit(TrainData(histories, n, data.item_embeddings, data.item_features))
         matrix = histories_to_csr(histories, n).astype(np.float32).tocsr()
         items = np.concatenate(histories) if histories else np.zeros(0, np.int64)
         stamps = np.concatenate(times) if times else np.zeros(0)

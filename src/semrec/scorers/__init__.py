@@ -27,6 +27,7 @@ from semrec.scorers.knn import ItemKNNScorer
 from semrec.scorers.large import HeadEASEScorer
 from semrec.scorers.popular import MostPopularScorer
 from semrec.scorers.rules import SequentialRulesScorer, decayed_matrix
+from semrec.scorers.sasrec import SASRecScorer
 
 SCORERS: dict[str, type[Scorer]] = {
     cls.name: cls
@@ -41,6 +42,7 @@ SCORERS: dict[str, type[Scorer]] = {
         SequentialRulesScorer,
         HybridScorer,
         FMScorer,
+        SASRecScorer,
     )
 }
 """Registry: scorer name (as used by the CLI and configs) -> class."""

@@ -72,12 +72,15 @@ class TrainData:
         n_items: Catalogue size; item positions are ``0 .. n_items-1``.
         item_embeddings: ``(n_items, dim) float32``, L2-normalised text embeddings, or ``None``.
         item_features: ``(n_items, n_features) float32`` side features (:mod:`semrec.features`), or ``None``.
+        holdout: How the recommendations will be judged, so a scorer that tunes itself carves its
+            validation slice alike: ``"temporal"`` (what comes next) or ``"random"`` (what is missing).
     """
 
     histories: list[History]
     n_items: int
     item_embeddings: np.ndarray | None = None
     item_features: np.ndarray | None = None
+    holdout: str = "temporal"
     _matrix: sp.csr_matrix | None = field(default=None, repr=False)
 
     @property

@@ -1,7 +1,9 @@
 """semrec's text + behaviour hybrid: recency-weighted EASE, sequential rules and a text-to-behaviour bridge.
 
 Known users are scored by EASE over a recency-weighted history plus next-items sequential rules
-(:mod:`semrec.scorers.rules`); new users by long-horizon rules plus popularity, with a linear
+(:mod:`semrec.scorers.rules`) plus a self-attentive sequence model whose item embeddings start from
+the item texts (:mod:`semrec.scorers.sasrec`), weighted by what ``fit`` measured on its own validation
+slice (:mod:`semrec.scorers.tuning`); new users by long-horizon rules plus popularity, with a linear
 ramp in between. The **text-to-behaviour bridge** gives items nobody has interacted with EASE
 columns predicted from their text embedding and side features, so cold items are scored by the
 same collaborative model as warm ones.
@@ -13,12 +15,13 @@ References:
     T. Barkan et al. CB2CF: A Neural Multiview Content-to-Collaborative Filtering Model for
     Completely Cold Item Recommendations. RecSys 2019 (the bridge's idea; here a ridge map).
     M. Volkovs, G. Yu and T. Poutanen. DropoutNet: Addressing Cold Start in Recommender Systems. NeurIPS 2017.
+    W.-C. Kang and J. McAuley. Self-Attentive Sequential Recommendation. ICDM 2018.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import Self, cast
 
 import numpy as np
 import scipy.linalg
@@ -37,6 +40,7 @@ from semrec.scorers.base import (
 )
 from semrec.scorers.ease import EASEConfig, EASEScorer
 from semrec.scorers.rules import SequentialRulesConfig, decayed_matrix, sequential_rules
+from semrec.scorers.sasrec import SASRecConfig, SASRecScorer
 
 
 def ridge_bridge(features: np.ndarray, targets: np.ndarray, l2: float) -> np.ndarray:
@@ -81,6 +85,25 @@ class HybridConfig(FrozenConfig):
     """Give items without interactions EASE columns predicted from text + side features."""
     bridge_l2: PositiveFloat = 10.0
     """Ridge regularisation of the bridge."""
+    tune: bool = True
+    """Let ``fit`` choose ``l2``, ``ease_decay`` and ``short_weight`` from the grids below by NDCG@10 on
+    a validation slice carved from its training data the way the data is used (temporal or random:
+    :mod:`semrec.scorers.tuning`); the fields above are then only the fallback for data too small to
+    carve. The chosen values are part of the fitted state."""
+    tune_l2: tuple[PositiveFloat, ...] = (100.0, 200.0, 400.0, 800.0)
+    tune_decay: tuple[float, ...] = (1.0, 0.99, 0.97, 0.95, 0.9, 0.8)
+    tune_short: tuple[NonNegativeFloat, ...] = (0.0, 0.5, 1.0, 2.0)
+    tune_fraction: float = Field(0.1, gt=0, lt=1)
+    """Share of each validation user's items held out."""
+    sequence: SASRecConfig | None = SASRecConfig(loss="ce", hidden=64, epochs=30, text_init=True)
+    """A self-attentive sequence model (:mod:`semrec.scorers.sasrec`, full-softmax loss, item embeddings
+    started from the text embeddings) whose standardised score joins the known-user score with a
+    weight chosen on the validation slice; it is fitted on the slice's training histories (only the
+    held-out tail of the sampled users is missing) and dropped when its weight is 0. Temporal data
+    only (``tune`` on and ``TrainData.holdout == "temporal"``): when order carries no signal it is not fitted."""
+    tune_sequence: tuple[NonNegativeFloat, ...] = (0.0, 0.5, 1.0, 2.0, 4.0)
+    sequence_weight: NonNegativeFloat = 0.0
+    """Weight of the sequence model's standardised score (set by tuning)."""
     max_items: PositiveInt = 10_000
     """Refuse larger catalogues: three dense (n_items, n_items) float32 matrices are held, and fitting
     (float64 Gram matrix and inverse, rule counts) peaks near 60 bytes x n_items^2: 5.8 GiB at 10,000
@@ -93,8 +116,12 @@ class HybridScorer(Scorer[HybridConfig]):
     For a history of ``n`` items, with ``z`` the within-row standardisation and
     ``w = clip((n - warm_from) / (warm_at - warm_from), 0, 1)``::
 
-        s = w [z(x_u^decay B) + short_weight z(x_u^decay R_short)]
+        s = w [z(x_u^decay B) + short_weight z(x_u^decay R_short) + sequence_weight z(SASRec(u))]
             + (1 - w) [z(x_u R_long) + cold_popularity z(log(1 + pop))]
+
+    ``l2``, ``ease_decay``, ``short_weight`` and ``sequence_weight`` are chosen by ``fit`` on a
+    validation slice carved the way the data is used (:mod:`semrec.scorers.tuning`); the SASRec term
+    (:mod:`semrec.scorers.sasrec`, item embeddings started from text) is 0 on items without interactions.
 
     ``B`` is EASE's weight matrix, except that an item with no training interaction gets the
     column ``[e_j, f_j, 1] W`` (scored from the whole history with equal weights, rescaled to the
@@ -124,8 +151,11 @@ class HybridScorer(Scorer[HybridConfig]):
         Raises:
             ValueError: More than ``max_items`` items.
         """
+        check_dense_items(data.n_items, self.config.max_items, "hybrid")
+        self.choice, self.sequence = None, cast(SASRecScorer | None, None)
+        if self.config.tune:
+            self.choice = self._tune(data)
         c = self.config
-        check_dense_items(data.n_items, c.max_items, "hybrid")
         n = data.n_items
         counts = np.asarray(data.matrix.sum(axis=0)).ravel()
         weights = EASEScorer(EASEConfig(l2=c.l2, max_items=c.max_items)).fit(data).weights
@@ -155,6 +185,29 @@ class HybridScorer(Scorer[HybridConfig]):
         self.log_popularity = np.log1p(counts).astype(np.float32)
         self.n_items = n
         return self
+
+    def _tune(self, data: TrainData):
+        """Choose ``l2``, ``ease_decay``, ``short_weight`` on a validation slice (:mod:`semrec.scorers.tuning`)."""
+        from semrec.scorers.tuning import choose
+
+        c = self.config
+        sequence = None
+        if c.sequence is not None and data.holdout == "temporal":
+            config = c.sequence
+
+            def sequence(histories):
+                return SASRecScorer(config).fit(TrainData(histories, data.n_items, data.item_embeddings))
+
+        choice = choose(
+            data.histories, data.n_items, data.holdout, c.tune_l2, c.tune_decay, c.tune_short, c.short_rules,
+            c.tune_fraction, max(c.warm_at, 5), sequence=sequence, sequence_grid=c.tune_sequence,
+        )  # fmt: skip
+        if choice is not None:
+            update = {"l2": choice.l2, "ease_decay": choice.ease_decay, "short_weight": choice.short_weight}
+            self.config = c.model_copy(update={**update, "sequence_weight": choice.sequence_weight})
+            if choice.sequence_weight > 0:
+                self.sequence = choice.model
+        return choice
 
     @staticmethod
     def _bridge_inputs(embeddings: np.ndarray | None, features: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -218,6 +271,10 @@ class HybridScorer(Scorer[HybridConfig]):
                 ease[:, self.bridged] = sparse_times_dense(binary[:, seen], bridged) * mean_weight[:, None]
             rules = sparse_times_dense(decayed_matrix(hist, n_items, c.short_rules.history_decay), self.short)
             warm = standardise_rows(ease) + c.short_weight * standardise_rows(rules)
+            if self.sequence is not None and c.sequence_weight > 0:
+                learned = standardise_rows(self.sequence.score(hist))
+                learned[:, self.bridged] = 0.0  # no interaction trained a cold item's embedding: silent on it
+                warm += c.sequence_weight * learned
             out[warm_rows] += share[warm_rows, None] * warm
         if len(cold_rows):
             hist = [histories[int(r)] for r in cold_rows]
@@ -240,6 +297,7 @@ class HybridScorer(Scorer[HybridConfig]):
         return self.weights[np.asarray(history), item]
 
     def get_state(self) -> dict[str, np.ndarray]:
+        c = self.config
         return {
             "weights": self.weights,
             "short": self.short,
@@ -249,6 +307,8 @@ class HybridScorer(Scorer[HybridConfig]):
             "bridge_rows": self.bridge_rows,
             "bridge_map": self.bridge_map,
             "bridge_layout": self.bridge_layout,
+            "tuned": np.array([c.l2, c.ease_decay, c.short_weight, c.sequence_weight]),
+            **({} if self.sequence is None else {f"seq.{k}": v for k, v in self.sequence.get_state().items()}),
         }
 
     def set_state(self, state: dict[str, np.ndarray], n_items: int) -> None:
@@ -259,4 +319,14 @@ class HybridScorer(Scorer[HybridConfig]):
         self.bridge_rows = state["bridge_rows"].astype(np.int64)
         self.bridge_map = state["bridge_map"].astype(np.float32)
         self.bridge_layout = state["bridge_layout"].astype(np.int64)
+        if "tuned" in state:  # the values fit chose (artifacts from before tuning keep the configured ones)
+            l2, decay, short, weight = (float(v) for v in state["tuned"])
+            update = {"l2": l2, "ease_decay": decay, "short_weight": short, "sequence_weight": weight}
+            self.config = self.config.model_copy(update=update)
+        sequence = {k[4:]: v for k, v in state.items() if k.startswith("seq.")}
+        self.sequence = None
+        if sequence and self.config.sequence is not None:
+            model = SASRecScorer(self.config.sequence)
+            model.set_state(sequence, n_items)
+            self.sequence = model
         self.n_items = n_items
