@@ -29,7 +29,7 @@ class RecommenderConfig(FrozenConfig):
     scorer: str = "hybrid"
     """Registered scorer name (:data:`semrec.scorers.SCORERS`): ``hybrid``, ``ease``, ``als``,
     ``item-knn``, ``ease-head``, ``sequential-rules``, ``item-conditional``, ``fm``, ``content-profile``,
-    ``most-popular``. Left unset, catalogues above the hybrid's ``max_items`` get the scalable
+    ``sasrec``, ``most-popular``. Left unset, catalogues above the hybrid's ``max_items`` get the scalable
     default instead (:func:`semrec.capacity.plan`)."""
     scorer_config: dict[str, Any] = Field(default_factory=dict)
     """Hyper-parameters of the scorer, validated by its ``Config`` (empty: its defaults)."""

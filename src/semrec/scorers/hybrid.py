@@ -273,7 +273,8 @@ class HybridScorer(Scorer[HybridConfig]):
             warm = standardise_rows(ease) + c.short_weight * standardise_rows(rules)
             if self.sequence is not None and c.sequence_weight > 0:
                 learned = standardise_rows(self.sequence.score(hist))
-                learned[:, self.bridged] = 0.0  # no interaction trained a cold item's embedding: silent on it
+                untrained = self.bridged | (self.log_popularity[:n_items] == 0)  # no interaction trained their
+                learned[:, untrained] = 0.0  # embeddings (text-started or random): silent on them, bridge or not
                 warm += c.sequence_weight * learned
             out[warm_rows] += share[warm_rows, None] * warm
         if len(cold_rows):
