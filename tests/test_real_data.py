@@ -152,7 +152,7 @@ def test_cold_user_handover_curve_beats_the_baselines_at_every_n(movielens, enco
     for i, n in enumerate(report.ns[1:], start=1):
         assert all(semrec[i] > report.curve[b][i] for b in BASELINES), (n, report.curve)
     # monotone within noise from the first interaction on. Known dip: the attribute prior at n = 0 (0.345)
-    # is above the new-user ranker at n = 1 (0.325); recorded in the issue notes, not hidden here
+    # is above the new-user ranker at n = 1 (0.337); recorded in the issue notes, not hidden here
     assert all(b >= a - 0.005 for a, b in zip(semrec[1:], semrec[2:])), report.curve
     assert report.p2["semrec"] > report.p2["most-popular"] > report.p2["ease"]
     assert (tmp_path / "handover.png").exists() is False and report.write(tmp_path)[2].stat().st_size > 1000

@@ -7,8 +7,10 @@ same way went on to consume. The ranker learns how to weigh those signals.
 
 Training data is simulated onboarding of the training users (the P2 protocol applied inside
 train): the users are split into ``folds``; for each fold, every signal is fitted on the other
-users only, and each of the fold's users reveals its first ``n_onboarding`` interactions (request
-time = the time of the last one) with the rest as relevant items. One LambdaRank model is trained
+users only, and each of the fold's users reveals its first ``s`` interactions for every reveal size
+``s`` in ``shorter_reveals`` and ``n_onboarding`` (one query each; request time = the time of the
+``s``-th interaction, the rest of the user's interactions relevant), so that a user with one
+interaction is as much inside the training distribution as one with five. One LambdaRank model is trained
 per fold (:mod:`semrec.ltr.lgbm`), early-stopped on that fold's queries; at request time the
 models' within-query standardised scores are averaged (bagging). No evaluation data is ever seen.
 
@@ -78,7 +80,9 @@ class OnboardingConfig(LambdaRankConfig):
     enabled: bool = False
     """Fit it with the recommender (about 15 s on ML-100K) and use it for short histories."""
     n_onboarding: PositiveInt = 5
-    """Interactions each simulated new user reveals in training."""
+    """The longest reveal of a simulated new user in training (its users need more interactions)."""
+    shorter_reveals: tuple[PositiveInt, ...] = (1, 3)
+    """Further reveal sizes per simulated user (sizes at or above ``n_onboarding`` are ignored)."""
     max_history: PositiveInt = 10
     """Histories of 1 .. ``max_history`` items are ranked by it (longer ones by the main scorer)."""
     candidates: int = Field(100, ge=10)
@@ -304,12 +308,17 @@ class OnboardingRanker:
         folds = np.array_split(rng.permutation(eligible), config.folds)
         everyone = np.arange(len(data.histories))
         queries = []  # per fold: [(feature rows, labels) per user]
+        sizes = sorted({s for s in config.shorter_reveals if s < k} | {k})
         for fold in folds:
             signals = OnboardingSignals.fit(data, np.setdiff1d(everyone, fold), config)
-            histories = [np.asarray(data.histories[r][:k], dtype=np.int64) for r in fold]
-            times = np.array([float(data.times[r][k - 1]) for r in fold])
-            candidates, rows = signals.candidate_rows(Requests(histories, times, _attributes(data, fold)), config)
-            labels = [np.isin(c, data.histories[r][k:]).astype(np.int32) for c, r in zip(candidates, fold)]
+            users = np.repeat(fold, len(sizes))
+            reveal = np.tile(sizes, len(fold))
+            histories = [np.asarray(data.histories[r][:s], dtype=np.int64) for r, s in zip(users, reveal)]
+            times = np.array([float(data.times[r][s - 1]) for r, s in zip(users, reveal)])
+            candidates, rows = signals.candidate_rows(Requests(histories, times, _attributes(data, users)), config)
+            labels = [
+                np.isin(c, data.histories[r][s:]).astype(np.int32) for c, r, s in zip(candidates, users, reveal)
+            ]
             queries.append(list(zip(rows, labels)))
         texts, validation = [], []
         for held in range(config.folds):
