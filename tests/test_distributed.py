@@ -10,6 +10,7 @@ from semrec.config import RecommenderConfig
 from semrec.data.registry import dataset_entry, load_named
 from semrec.errors import SemrecError
 from semrec.evaluation.runner import evaluate, prepare
+from semrec.ltr.onboarding import OnboardingConfig
 from semrec.pipeline import Recommender
 from semrec.text import EmbeddingCache, EncoderConfig, HashingEncoder, TextTemplateConfig, build_encoder, render_texts
 from semrec.text.parallel import encode_chunks
@@ -54,10 +55,12 @@ def test_ray_encodes_the_catalogue_to_the_local_embeddings(movielens, tmp_path):
 def test_evaluation_on_ray_gives_the_local_figures(movielens):
     # the default without its sequence model: that model starts from the text embeddings, and Ray's
     # differ from the local ones in the last float bits (1e-5 above), which training amplifies; the
-    # test is that Ray encodes and answers as the local run does
+    # test is that Ray encodes and answers as the local run does; the new-user ranker is left out for
+    # time (its LightGBM fit is deterministic and Ray plays no part in it)
     config = RecommenderConfig(
         text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template),
         scorer_config={"sequence": None},
+        onboarding=OnboardingConfig(enabled=False),
     )
     local = evaluate(movielens, {"default": config}, "P1")
     on_ray = evaluate(movielens, {"default": config}, "P1", ray=ADDRESS)

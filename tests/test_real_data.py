@@ -110,21 +110,22 @@ def test_p2_and_p3_reproduce_the_protocol_references(movielens):
     assert p3.n_test == 19_728 and p3.results[0].metrics["Coverage"] <= 336 / 1682
 
 
-def test_every_cited_fact_is_true_for_all_p1_test_users(movielens, encoder):
+@pytest.fixture(scope="module")
+def p1_default(movielens, encoder):
+    """P1's run and the default fitted on its train once (the explanation and baseline tests share it)."""
+    from semrec.evaluation.runner import prepare
+
+    run = prepare(movielens, "P1")
+    config = RecommenderConfig(text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))
+    return run, Recommender.fit(run.train, config, encoder=encoder, cache=EmbeddingCache(cache_root() / "embeddings"))
+
+
+def test_every_cited_fact_is_true_for_all_p1_test_users(p1_default):
     """Explanations on the real catalogue: cited history items are the user's, cited attributes the item's."""
     from semrec.data.tables import split_list
-    from semrec.evaluation.protocols import split_p1
 
-    train = split_p1(movielens.interactions).train
-    from semrec.data.tables import Dataset
-
-    config = RecommenderConfig(text=TextTemplateConfig(template=dataset_entry("movielens-100k").text_template))
-    model = Recommender.fit(
-        Dataset(movielens.items, train, None, "p1-train"),
-        config,
-        encoder=encoder,
-        cache=EmbeddingCache(cache_root() / "embeddings"),
-    )
+    run, model = p1_default
+    train = run.train.interactions
     items = model.catalogue.items.set_index("item_id")
     history_by_user = train.groupby("user_id")["item_id"].apply(set)
     checked = 0
@@ -159,7 +160,7 @@ def test_cold_user_handover_curve_beats_the_baselines_at_every_n(movielens, enco
 
 
 @pytest.mark.parametrize("protocol", ["P1", "P2", "P3"])
-def test_the_default_beats_every_baseline_on_ml100k(movielens, encoder, protocol):
+def test_the_default_beats_every_baseline_on_ml100k(movielens, encoder, p1_default, protocol):
     """Same run, same split, every row served through the pipeline: semrec's default (the hybrid with
     the new-user ranker) above the best of MostPopular, ItemKNN, ALS, EASE, EASE over the last 20 items
     and LightFM with features."""
@@ -174,7 +175,10 @@ def test_the_default_beats_every_baseline_on_ml100k(movielens, encoder, protocol
         configs["hybrid alone"] = RecommenderConfig(text=text, onboarding=OnboardingConfig())
     metrics = {}
     for name, config in configs.items():
-        model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
+        if protocol == "P1" and name == "default":  # the same configuration, fitted once for the module
+            model = p1_default[1]
+        else:
+            model = Recommender.fit(run.train, config, encoder=encoder, cache=cache)
         metrics[name] = run.metrics(run.lists(model, 10), 10)
     metrics["LightFM"] = run.metrics(lightfm_lists(run, 10), 10)
     default, alone = metrics.pop("default"), metrics.pop("hybrid alone", None)

@@ -316,9 +316,7 @@ class OnboardingRanker:
             histories = [np.asarray(data.histories[r][:s], dtype=np.int64) for r, s in zip(users, reveal)]
             times = np.array([float(data.times[r][s - 1]) for r, s in zip(users, reveal)])
             candidates, rows = signals.candidate_rows(Requests(histories, times, _attributes(data, users)), config)
-            labels = [
-                np.isin(c, data.histories[r][s:]).astype(np.int32) for c, r, s in zip(candidates, users, reveal)
-            ]
+            labels = [np.isin(c, data.histories[r][s:]).astype(np.int32) for c, r, s in zip(candidates, users, reveal)]
             queries.append(list(zip(rows, labels)))
         texts, validation = [], []
         for held in range(config.folds):
