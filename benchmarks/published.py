@@ -27,6 +27,7 @@ import logging
 from semrec.config import RecommenderConfig
 from semrec.data.fetch import cache_root
 from semrec.data.registry import dataset_entry
+from semrec.errors import SemrecError
 from semrec.evaluation.runner import evaluate
 from semrec.scorers import HybridConfig
 from semrec.scorers.sasrec import SASRecConfig
@@ -38,7 +39,7 @@ TITLES_ONLY = "{title}[ ({year})]. [Genres: {genres}.]"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocol", default="P4", choices=["P4", "P4-validation", "MSR", "MSR-validation"])
-    parser.add_argument("--dataset", default="movielens-1m")
+    parser.add_argument("--dataset", default="movielens-1m", help="a named data set (default: movielens-1m)")
     parser.add_argument("--sasrec-minutes", type=float, default=None, help="cap on SASRec's training time")
     parser.add_argument("--sasrec-epochs", type=int, default=200)
     parser.add_argument("--ablation", action="store_true", help="add the text-ablation rows")
@@ -46,7 +47,10 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("semrec.training").setLevel(logging.INFO)
-    entry = dataset_entry(args.dataset)
+    try:
+        entry = dataset_entry(args.dataset)
+    except SemrecError as exc:
+        parser.exit(2, f"error: --dataset: {exc}\n")
     fields = entry.config_fields(None)
     configs: dict[str, RecommenderConfig] = {}
     if not args.no_baselines:

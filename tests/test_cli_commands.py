@@ -111,3 +111,21 @@ def test_evaluate_p2_trains_the_onboarding_ranker_on_the_revealed_length(files, 
 def test_evaluate_unknown_scorer_names_are_user_errors(files, evaluated, scorers):
     result = evaluate(files, "--scorers", scorers)
     assert result.exit_code == 2 and "unknown scorer" in result.stderr and "configs" not in evaluated
+
+
+@pytest.mark.parametrize("protocol", ["P5", "p4", ""])
+def test_evaluate_unknown_protocols_are_user_errors_before_any_data_is_read(files, evaluated, protocol):
+    (files / "ratings.csv").write_text("not,a,table\n")  # never read: the protocol is checked first
+    result = evaluate(files, "--scorers", "ease", "--protocol", protocol)
+    assert result.exit_code == 2 and "unknown protocol" in result.stderr and "P4-validation" in result.stderr
+    assert "internal error" not in result.stderr and "configs" not in evaluated
+
+
+@pytest.mark.parametrize("protocol", ["P4", "MSR"])
+def test_evaluate_with_no_evaluable_user_is_one_clear_error(files, protocol):
+    # every user has one interaction: leave-last-out and the 75/25 split leave nobody on both sides
+    ratings = "user_id,item_id,value,timestamp\n" + "".join(f"u{i},toy,5,{i}\n" for i in range(6))
+    (files / "ratings.csv").write_text(ratings)
+    result = evaluate(files, "--scorers", "most-popular", "--protocol", protocol)
+    assert result.exit_code == 2 and "no user can be evaluated" in result.stderr, result.output
+    assert "nan" not in result.output

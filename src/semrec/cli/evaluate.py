@@ -35,9 +35,9 @@ from semrec.errors import UsageError
 ScorersOpt = Annotated[
     str | None,
     typer.Option(
-        help="Comma-separated scorer names, each evaluated with its default configuration (default: the "
-        "protocol's baselines and the default: most-popular,ease,als,content-profile; P4 most-popular,ease,"
-        "sasrec,hybrid; MSR most-popular,ease,als,hybrid)."
+        help="Comma-separated scorer names, each evaluated with its default configuration. Default per "
+        "protocol: P4 most-popular,ease,sasrec,hybrid; MSR most-popular,ease,als,hybrid; the others "
+        "most-popular,ease,als,content-profile."
     ),
 ]
 PROTOCOL_SCORERS = {"P4": "most-popular,ease,sasrec,hybrid", "MSR": "most-popular,ease,als,hybrid"}
@@ -56,7 +56,8 @@ def evaluate(
         str,
         typer.Option(
             help="Evaluation protocol: P1, P2, P3, P4 (leave-last-out), MSR (Microsoft Recommenders' "
-            "random 75/25), or random (data without timestamps: book-crossing)."
+            "random 75/25), or random (data without timestamps: book-crossing); P1-, P4-, MSR- or "
+            "random-validation is the protocol's validation slice of train, for tuning."
         ),
     ] = "P1",
     scorers: ScorersOpt = None,
@@ -75,15 +76,18 @@ def evaluate(
     llm_budget: LLMBudgetOpt = 1.5,
 ) -> None:
     """Evaluate scorers on a protocol (P1 warm users, P2 cold users, P3 cold items, P4 leave-last-out,
-    MSR random 75/25) and print the metric table (P4 on ML-1M and MSR on ML-100K: and the published one).
+    MSR random 75/25) and print the metric table; P4 on ML-1M and MSR on ML-100K also print the published table.
 
     Each name is evaluated with its default configuration (``hybrid`` includes the onboarding ranker)."""
     from semrec.config import RecommenderConfig
     from semrec.data.fetch import cache_root
+    from semrec.evaluation.protocols import PROTOCOLS
     from semrec.evaluation.runner import METRICS
     from semrec.evaluation.runner import evaluate as run_evaluation
     from semrec.text import EmbeddingCache, EncoderConfig
 
+    if protocol not in PROTOCOLS:
+        raise UsageError(f"--protocol: unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     if scorers is None:
         scorers = PROTOCOL_SCORERS.get(protocol.split("-")[0], "most-popular,ease,als,content-profile")
     names = [check_scorer(name) for name in dict.fromkeys(parse_list(scorers))]

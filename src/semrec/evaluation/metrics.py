@@ -61,7 +61,7 @@ def ranking_metrics(recommended: np.ndarray, relevant: Sequence[np.ndarray], k: 
 
 def coverage(recommended: np.ndarray, n_items: int) -> float:
     """Coverage@k: distinct recommended items / catalogue size, in [0, 1]."""
-    return float(len(np.unique(recommended[recommended >= 0])) / n_items)
+    return float(len(np.unique(recommended[recommended >= 0])) / n_items) if n_items else 0.0
 
 
 def intra_list_diversity(recommended: np.ndarray, item_tags: Sequence[frozenset]) -> np.ndarray:

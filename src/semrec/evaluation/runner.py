@@ -25,6 +25,7 @@ import pandas as pd
 from semrec.config import RecommenderConfig
 from semrec.data.histories import ordered_histories_with_times
 from semrec.data.tables import Dataset, split_list
+from semrec.errors import SemrecError
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
 from semrec.evaluation.protocols import PROTOCOLS, PUBLISHED, id_order, split_p2
 from semrec.llm import LLMConfig, attach
@@ -194,6 +195,7 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
 
     Raises:
         ValueError: Unknown protocol.
+        SemrecError: No user has interactions on both sides of the split.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
@@ -222,6 +224,11 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
         positions = train_users.index(user_ids)
         histories, times = [train_histories[p] for p in positions], [train_times[p] for p in positions]
         queries = [Query(user_id=u, candidates=candidate_ids) for u in user_ids]
+    if not user_ids:
+        raise SemrecError(
+            f"{protocol} on {dataset.name}: no user can be evaluated ({len(split.train)} train / {len(test)} test "
+            "interactions after the split); the protocol needs users with interactions on both sides"
+        )
     relevant_by_user = test.groupby("user_id")["item_id"].apply(lambda s: items.index(s.tolist()))
     relevant = [relevant_by_user[uid] for uid in user_ids]
     tags = [frozenset(split_list(v)) for v in dataset.items.get(tag_field, pd.Series([None] * len(items)))]
