@@ -86,3 +86,12 @@ def test_sasrec_refit_on_the_same_data_is_a_lookup_and_other_data_trains_again()
     assert len(sasrec._FITTED) == 2 and not np.array_equal(
         other.score(data.histories[:4]), first.score(data.histories[:4])
     )
+
+
+def test_a_fit_too_small_to_tune_says_so(catalogue, hashing):
+    from semrec.config import RecommenderConfig
+    from semrec.pipeline import Recommender
+
+    model = Recommender.fit(catalogue, RecommenderConfig(), encoder=hashing)
+    assert any("hybrid: not tuned" in note for note in model.fit_notes), model.fit_notes
+    assert model.models.scorer.choice is None and model.models.scorer.sequence is None

@@ -118,6 +118,11 @@ def fit_recommender(
             f"slice (NDCG@10 {choice.ndcg:.4f})"
         )
         logger.info("%s", planned.notes[-1])
+    elif getattr(scorer.config, "tune", False):  # a tuning scorer whose data was too small to carve
+        planned.notes.append(
+            f"{scorer.name}: not tuned (fewer than 10 users long enough for a {data.holdout} validation slice); "
+            "the configured l2, ease_decay and short_weight are used, without the sequence model"
+        )
     models = Models(scorer, MostPopularScorer().fit(data))
     needs_handover = config.handover.enabled and not scorer.handles_new_users
     if needs_handover and len(item_vocab) <= ItemConditionalScorer().config.max_items:
