@@ -81,13 +81,12 @@ def evaluate(
     Each name is evaluated with its default configuration (``hybrid`` includes the onboarding ranker)."""
     from semrec.config import RecommenderConfig
     from semrec.data.fetch import cache_root
-    from semrec.evaluation.protocols import PROTOCOLS
+    from semrec.evaluation.protocols import check_protocol
     from semrec.evaluation.runner import METRICS
     from semrec.evaluation.runner import evaluate as run_evaluation
     from semrec.text import EmbeddingCache, EncoderConfig
 
-    if protocol not in PROTOCOLS:
-        raise UsageError(f"--protocol: unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    check_protocol(protocol)  # before any data is read
     if scorers is None:
         scorers = PROTOCOL_SCORERS.get(protocol.split("-")[0], "most-popular,ease,als,content-profile")
     names = [check_scorer(name) for name in dict.fromkeys(parse_list(scorers))]

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from semrec.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Split:
@@ -287,3 +289,14 @@ PROTOCOLS: dict[str, Callable[[pd.DataFrame], Split]] = {
     "random-validation": split_random_validation,
 }
 """Protocol name -> split function."""
+
+
+def check_protocol(name: str) -> str:
+    """``name`` if it is in :data:`PROTOCOLS`.
+
+    Raises:
+        UsageError: An unknown name (the message lists the known ones).
+    """
+    if name not in PROTOCOLS:
+        raise UsageError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}")
+    return name

@@ -27,7 +27,7 @@ from semrec.data.histories import ordered_histories_with_times
 from semrec.data.tables import Dataset, split_list
 from semrec.errors import SemrecError
 from semrec.evaluation.metrics import coverage, intra_list_diversity, novelty, ranking_metrics
-from semrec.evaluation.protocols import PROTOCOLS, PUBLISHED, id_order, split_p2
+from semrec.evaluation.protocols import PROTOCOLS, PUBLISHED, check_protocol, id_order, split_p2
 from semrec.llm import LLMConfig, attach
 from semrec.pipeline import Recommender
 from semrec.scorers import histories_to_csr
@@ -194,11 +194,10 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
         tag_field: Item column with ``"A|B"`` tags for ILD@k (genres); missing -> no tags.
 
     Raises:
-        ValueError: Unknown protocol.
+        UsageError: Unknown protocol (a ``ValueError`` too).
         SemrecError: No user has interactions on both sides of the split.
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    check_protocol(protocol)
     split = (
         split_p2(dataset.interactions, n_onboarding) if protocol == "P2" else PROTOCOLS[protocol](dataset.interactions)
     )

@@ -78,7 +78,7 @@ class OnboardingConfig(LambdaRankConfig):
     rather than 300 for speed (about 3x faster to fit and to score)."""
 
     enabled: bool = False
-    """Fit it with the recommender (about 15 s on ML-100K) and use it for short histories."""
+    """Fit it with the recommender (about 27 s on ML-100K, 2 cores) and use it for short histories."""
     n_onboarding: PositiveInt = 5
     """The longest reveal of a simulated new user in training (its users need more interactions)."""
     shorter_reveals: tuple[PositiveInt, ...] = (1, 3)
