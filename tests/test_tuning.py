@@ -95,3 +95,27 @@ def test_a_fit_too_small_to_tune_says_so(catalogue, hashing):
     model = Recommender.fit(catalogue, RecommenderConfig(), encoder=hashing)
     assert any("hybrid: not tuned" in note for note in model.fit_notes), model.fit_notes
     assert model.models.scorer.choice is None and model.models.scorer.sequence is None
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 256])
+def test_the_chunked_full_softmax_loss_equals_torch_cross_entropy_and_its_gradients(chunk):
+    import torch
+
+    from semrec.scorers.sasrec import full_softmax_ce
+
+    generator = torch.Generator().manual_seed(0)
+    states = torch.randn(50, 6, generator=generator, requires_grad=True)
+    weight = torch.randn(30, 6, generator=generator, requires_grad=True)
+    targets = torch.randint(0, 30, (50,), generator=generator)
+    expected = torch.nn.functional.cross_entropy(states @ weight.T, targets)
+    expected.backward()
+    grads = states.grad.clone(), weight.grad.clone()
+    states.grad = weight.grad = None
+    loss = full_softmax_ce(states, weight, targets, chunk=chunk)
+    loss.backward()
+    torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(states.grad, grads[0], rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(weight.grad, grads[1], rtol=1e-5, atol=1e-7)
+    # equal scores over 4 items: the loss is log 4
+    flat = full_softmax_ce(torch.zeros(1, 2, requires_grad=True), torch.zeros(4, 2), torch.tensor([3]))
+    assert float(flat) == pytest.approx(np.log(4))

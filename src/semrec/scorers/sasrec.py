@@ -14,7 +14,8 @@ Losses (``loss``):
 
 * ``bce``: binary cross-entropy with ``negatives`` uniformly sampled items per position (the paper: one);
 * ``ce``: softmax cross-entropy over the whole catalogue at every position (SASRec+ in Klenitskiy
-  and Vasilev 2023, "Turning Dross Into Gold Loss: is BERT4Rec really better than SASRec?");
+  and Vasilev 2023, "Turning Dross Into Gold Loss: is BERT4Rec really better than SASRec?"),
+  computed in row chunks by :func:`full_softmax_ce` (the whole logits matrix is never held);
 * ``sampled-ce``: the same softmax over the positive and ``negatives`` uniformly drawn items shared
   by the batch (a sampled softmax; Klenitskiy and Vasilev 2023 report it close to the full one);
 * ``gbce``: gSASRec's generalised BCE with ``negatives`` negatives and calibration ``t``
@@ -145,6 +146,49 @@ def _build(n_items: int, c: SASRecConfig):
     return Model()
 
 
+def full_softmax_ce(states, weight, targets, chunk: int = 256):
+    """Mean softmax cross-entropy of ``states @ weight.T`` against ``targets``, in row chunks.
+
+    Equal to ``cross_entropy(states @ weight.T, targets)`` (up to float rounding) without the whole
+    ``(n, n_items)`` logits matrix: the forward keeps each chunk's log-sum-exp, the backward recomputes
+    the chunk's logits and turns them into ``softmax - onehot`` in place (one extra matrix product,
+    against several memory-bound passes over the logits in torch's log-softmax and its backward).
+
+    Args:
+        states: ``(n, hidden)`` float32 position states.
+        weight: ``(n_items, hidden)`` float32 item embeddings.
+        targets: ``(n,)`` int64 target rows of ``weight``.
+        chunk: Rows per chunk.
+
+    Returns:
+        A 0-d tensor with gradients to ``states`` and ``weight``.
+    """
+    import torch
+
+    class FullSoftmaxCE(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, states, weight, targets):
+            lse = torch.cat([torch.logsumexp(s @ weight.T, dim=1) for s in states.split(chunk)])
+            ctx.save_for_backward(states, weight, targets, lse)
+            return (lse - (states * weight[targets]).sum(1)).mean()
+
+        @staticmethod
+        def backward(ctx, grad):
+            states, weight, targets, lse = ctx.saved_tensors
+            scale = grad / len(states)
+            grad_states, grad_weight = torch.empty_like(states), torch.zeros_like(weight)
+            for start in range(0, len(states), chunk):
+                s = states[start : start + chunk]
+                p = (s @ weight.T).sub_(lse[start : start + chunk, None]).exp_()
+                p[torch.arange(len(s)), targets[start : start + chunk]] -= 1.0
+                p.mul_(scale)
+                grad_states[start : start + chunk] = p @ weight
+                grad_weight.addmm_(p.T, s)
+            return grad_states, grad_weight, None
+
+    return FullSoftmaxCE.apply(states, weight, targets)
+
+
 def _left_pad(histories: Sequence[np.ndarray], length: int) -> np.ndarray:
     out = np.zeros((len(histories), length), dtype=np.int64)
     for row, history in enumerate(histories):
@@ -202,8 +246,7 @@ class SASRecScorer(Scorer[SASRecConfig]):
                 states = model(inputs)
                 real = targets > 0
                 if c.loss == "ce":  # softmax over the whole catalogue
-                    logits = states[real] @ model.items.weight[1:].T
-                    loss = torch.nn.functional.cross_entropy(logits, targets[real] - 1)
+                    loss = full_softmax_ce(states[real], model.items.weight[1:], targets[real] - 1)
                 elif c.loss == "sampled-ce":  # softmax over the positive and negatives shared by the batch
                     shared = torch.from_numpy(rng.integers(1, n + 1, c.negatives))
                     positive = (states * model.items(targets)).sum(-1)[real]
