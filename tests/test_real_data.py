@@ -227,6 +227,8 @@ def test_p4_leave_last_out_the_default_beats_sasrec_ease_and_popularity(movielen
     }
     report = evaluate(movielens, configs, "P4", encoder=encoder, cache=EmbeddingCache(cache_root() / "embeddings"))
     assert (report.n_users, report.n_test) == (943, 943) and report.n_train == 98_344  # 1,349 items kept of 1,682
+    note = "P4: 333 items with fewer than 5 interactions dropped (713 rows); 0 users with 1 or fewer rows"
+    assert report.notes[0].startswith(note) and note in report.markdown()
     rows = {r.scorer: r.metrics for r in report.results}
     default = rows.pop("default")
     for name, metrics in rows.items():

@@ -62,6 +62,13 @@ def test_p4_leaves_the_last_out_by_time_then_item_id_and_drops_items_under_five(
     assert split.items == frozenset({"1", "2", "3"})  # item 4 has one interaction: dropped
     assert dict(zip(split.test["user_id"], split.test["item_id"])) == {"a": "3", "b": "3", "c": "2", "d": "3", "e": "3"}
     assert len(split.train) == 15 - 5 and "4" not in set(split.train["item_id"])
+    assert split.notes == (
+        "P4: 1 items with fewer than 5 interactions dropped (1 rows); 0 users with 1 or fewer rows kept in train, "
+        "not evaluated",
+    )
+    lone = split_p4(frame([*rows, ("f", "1", 10)]))  # f has one row: train only
+    assert "f" in set(lone.train["user_id"]) and "f" not in set(lone.test["user_id"])
+    assert "; 1 users with 1 or fewer rows kept in train" in lone.notes[0]
     validation = split_p4_validation(frame(rows))
     assert dict(zip(validation.test["user_id"], validation.test["item_id"])) == {
         "a": "2",

@@ -52,6 +52,8 @@ class Split:
     holdout: str = "temporal"
     """How test rows were held out (``temporal`` or ``random``): what the fitted pipeline is told
     (:attr:`semrec.data.tables.Dataset.holdout`), so its own validation slice is carved the same way."""
+    notes: tuple[str, ...] = ()
+    """What the split removed or left unevaluated, in words (printed under the evaluation table)."""
 
 
 def id_order(value: object) -> tuple[int, int, str]:
@@ -213,7 +215,13 @@ def leave_last_out(interactions: pd.DataFrame, n_out: int = 1, min_item: int = 5
     is_test = evaluated & (back == n_out)
     is_train = ~evaluated | (back > n_out)
     train, test = frame[is_train].reset_index(drop=True), frame[is_test].reset_index(drop=True)
-    return Split(name, train, test, items=frozenset(str(v) for v in kept))
+    n_short = int(frame.loc[~evaluated, "user_id"].nunique())
+    note = (
+        f"{name}: {len(counts) - len(kept):,} items with fewer than {min_item} interactions dropped "
+        f"({len(interactions) - len(frame):,} rows); {n_short:,} users with {n_out} or fewer rows kept in train, "
+        "not evaluated"
+    )
+    return Split(name, train, test, items=frozenset(str(v) for v in kept), notes=(note,))
 
 
 def split_p4(interactions: pd.DataFrame) -> Split:

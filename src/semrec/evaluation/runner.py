@@ -61,6 +61,8 @@ class EvaluationReport:
     n_test: int
     n_users: int
     results: list[ScorerResult] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
+    """What the protocol's split removed or left unevaluated, printed under the table's first line."""
 
     def to_json(self) -> dict:
         return {
@@ -71,6 +73,7 @@ class EvaluationReport:
             "n_test": self.n_test,
             "n_users": self.n_users,
             "results": [r.__dict__ for r in self.results],
+            "notes": list(self.notes),
         }
 
     def markdown(self) -> str:
@@ -81,6 +84,7 @@ class EvaluationReport:
             f"{self.protocol} on {self.dataset}: {self.n_users} users, {self.n_train} train / {self.n_test} test, "
             f"{'cold items ranked among themselves' if self.protocol == 'P3' else 'full-catalogue ranking'}, "
             "binary relevance",
+            *self.notes,
             "",
             "| " + " | ".join(head) + " |",
             "|" + "|".join("---" for _ in head) + "|",
@@ -126,6 +130,7 @@ class ProtocolRun:
         relevant: ``(m_u,) int64`` test item positions per evaluated user.
         items: Item ids <-> positions (the data set's item order, as in every fitted pipeline).
         candidates: ``(n_items,) bool`` items that may be ranked (P3), or ``None`` for all.
+        notes: What the protocol's split removed or left unevaluated (:attr:`~semrec.evaluation.protocols.Split.notes`).
     """
 
     dataset: Dataset
@@ -143,6 +148,7 @@ class ProtocolRun:
     times: list[np.ndarray]
     """``(n_u,) int64`` Unix seconds of each ``histories`` entry."""
     candidates: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
 
     def metrics(self, recommended: np.ndarray, k: int) -> dict[str, float]:
         """Mean of every metric over the evaluated users for ``(n_users, k)`` lists of positions."""
@@ -254,6 +260,7 @@ def prepare(dataset: Dataset, protocol: str = "P1", n_onboarding: int = 5, tag_f
         len(test),
         times,
         candidates,
+        split.notes,
     )
 
 
@@ -293,7 +300,7 @@ def evaluate(
     """
     run = prepare(dataset, protocol, n_onboarding, tag_field)
     label = f"P2 (n={n_onboarding})" if protocol == "P2" else protocol
-    report = EvaluationReport(label, dataset.name, k, run.n_train, run.n_test, len(run.queries))
+    report = EvaluationReport(label, dataset.name, k, run.n_train, run.n_test, len(run.queries), notes=run.notes)
     for name, config in configs.items():
         if ray is not None:
             config = config.model_copy(update={"encoder": config.encoder.model_copy(update={"ray": ray})})
