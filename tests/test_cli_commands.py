@@ -79,7 +79,7 @@ def evaluated(monkeypatch):
     seen = {}
 
     def record(dataset, configs, protocol="P1", k=10, **kwargs):
-        seen.update(configs=configs, protocol=protocol, k=k, **kwargs)
+        seen.update(dataset=dataset, configs=configs, protocol=protocol, k=k, **kwargs)
         raise Stop("recorded")
 
     monkeypatch.setattr("semrec.evaluation.runner.evaluate", record)
@@ -99,6 +99,27 @@ def test_evaluate_passes_one_default_config_per_scorer_name(files, evaluated):
     fields = {"encoder": EncoderConfig(model="hashing"), "text": TextTemplateConfig()}
     assert evaluated["configs"] == {name: RecommenderConfig(scorer=name, **fields) for name in ("ease", "hybrid")}
     assert evaluated["configs"]["hybrid"].onboarding.enabled and evaluated["k"] == 5
+
+
+def test_evaluate_reads_files_in_the_encoding_and_separator_given(files, evaluated):
+    (files / "items.csv").write_bytes("item_id;title\ntoy;Amélie\nlion;Lion\n".encode("latin-1"))
+    (files / "ratings.csv").write_text("user_id;item_id;value;timestamp\nann;toy;5;1\nann;lion;4;2\n")
+    result = evaluate(files, "--scorers", "ease", "--encoding", "latin-1", "--sep", ";")
+    assert result.exit_code == 2 and "recorded" in result.stderr, result.output
+    assert list(evaluated["dataset"].items["title"]) == ["Amélie", "Lion"]
+    assert len(evaluated["dataset"].interactions) == 2
+
+
+def test_evaluate_p4_prints_what_the_split_dropped(files):
+    # five items with six interactions each, one item rated once: P4 drops it and says so
+    users = [f"u{i}" for i in range(6)]
+    rows = [f"{u},{item},5,{t}\n" for u in users for t, item in enumerate(["toy", "lion", "alien", "up", "jaws"])]
+    (files / "items.csv").write_text(ITEMS + "up,Up,Animation\njaws,Jaws,Horror\nrare,Rare,Drama\n")
+    (files / "ratings.csv").write_text("user_id,item_id,value,timestamp\n" + "".join(rows) + "u0,rare,5,9\n")
+    result = evaluate(files, "--scorers", "most-popular", "--protocol", "P4")
+    assert result.exit_code == 0, result.output
+    note = "note: P4: 1 items with fewer than 5 interactions dropped (1 rows); 0 users with 1 or fewer rows kept"
+    assert note in " ".join(result.output.split())
 
 
 def test_evaluate_p2_trains_the_onboarding_ranker_on_the_revealed_length(files, evaluated):

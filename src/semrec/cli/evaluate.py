@@ -14,10 +14,13 @@ from semrec.cli.common import (
     NO_DATA,
     DataOptions,
     EncoderOpt,
+    EncodingOpt,
+    EscapeOpt,
     NamedDatasetOpt,
     PcaOpt,
     PoolingOpt,
     RayOpt,
+    SepOpt,
     TemplateOpt,
     check_scorer,
     console,
@@ -67,6 +70,9 @@ def evaluate(
     pca_dim: PcaOpt = None,
     ray: RayOpt = None,
     text_template: TemplateOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    sep: SepOpt = None,
+    escapechar: EscapeOpt = None,
     k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
     onboarding: Annotated[int, typer.Option(help="P2: interactions each cold user reveals.")] = 5,
     out: Annotated[Path | None, typer.Option(help="Folder for <protocol>.json and <protocol>.md.")] = None,
@@ -93,7 +99,9 @@ def evaluate(
     if not names:
         raise UsageError("--scorers names no scorer")
     _check_k(k)
-    data, entry = load_dataset(source)
+    data, entry = load_dataset(source, encoding=encoding, sep=sep, escapechar=escapechar)
+    for note in data.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     with user_options():
         encoder_config = EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim)
         fields = dataset_config(entry, text_template)
@@ -126,6 +134,8 @@ def evaluate(
         metrics = [f"{result.metrics[m]:.4f}" for m in METRICS]
         table.add_row(result.scorer, *metrics, f"{result.fit_seconds:.1f}", f"{result.users_per_second:,.0f}")
     Console(width=max(console.width, 150)).print(table)
+    for note in report.notes:  # what the protocol's split dropped or left unevaluated
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     published = report.markdown().split("Published on this protocol", 1)
     if len(published) == 2:
         console.print("Published on this protocol" + published[1], highlight=False, soft_wrap=True)
@@ -142,6 +152,9 @@ def evaluate_diversity(
     levels: LevelsOpt = "0,0.25,0.5,0.75,1",
     encoder: EncoderOpt = DEFAULT_ENCODER,
     text_template: TemplateOpt = None,
+    encoding: EncodingOpt = "utf-8",
+    sep: SepOpt = None,
+    escapechar: EscapeOpt = None,
     k: Annotated[int, typer.Option("-k", "--k", help="List length.")] = 10,
     out: Annotated[Path, typer.Option(help="Folder for frontier.json, frontier.md, frontier.png.")] = Path(
         "artifacts/diversity"
@@ -156,7 +169,9 @@ def evaluate_diversity(
     values = parse_numbers(levels, "--levels", float)
     names = parse_list(rerankers)
     _check_k(k)
-    data, entry = load_dataset(source)
+    data, entry = load_dataset(source, encoding=encoding, sep=sep, escapechar=escapechar)
+    for note in data.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     with user_options():
         fields = dataset_config(entry, text_template)
         config = RecommenderConfig(scorer=check_scorer(scorer), encoder=EncoderConfig(model=encoder), **fields)
