@@ -110,6 +110,13 @@ def test_evaluate_reads_files_in_the_encoding_and_separator_given(files, evaluat
     assert len(evaluated["dataset"].interactions) == 2
 
 
+@pytest.mark.parametrize("command", [evaluate, fit])
+def test_an_unknown_encoding_is_a_user_error(files, evaluated, fitted_config, command):
+    result = command(files, "--encoding", "no-such-codec")
+    assert result.exit_code == 2 and "not a known text encoding" in result.stderr, result.output
+    assert "internal error" not in result.stderr and "configs" not in evaluated and "config" not in fitted_config
+
+
 def test_evaluate_p4_prints_what_the_split_dropped(files):
     # five items with six interactions each, one item rated once: P4 drops it and says so
     users = [f"u{i}" for i in range(6)]

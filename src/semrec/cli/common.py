@@ -9,12 +9,13 @@ in semrec: one line saying so with the exception type and message, exit status 1
 
 from __future__ import annotations
 
+import codecs
 import functools
 import inspect
 import json
 import os
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -40,6 +41,12 @@ DEBUG_KEY = "semrec.debug"
 
 USER_ERROR = 2
 BUG = 1
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """Print each note (what loading, splitting or fitting dropped or chose) as ``note: ...`` on stdout."""
+    for note in notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
 
 
 def debug_requested(ctx: ClickContext | None) -> bool:
@@ -298,12 +305,16 @@ def load_dataset(
     """The data set ``source`` names, and the ``text``/``intent`` config fields it recommends (files: defaults).
 
     Raises:
-        UsageError: Both or neither of ``--dataset`` and ``--items``/``--interactions``.
+        UsageError: Both or neither of ``--dataset`` and ``--items``/``--interactions``; an unknown ``encoding``.
         DataFormatError: A file is malformed (see :mod:`semrec.data.tables`).
     """
     from semrec.data.registry import dataset_entry
     from semrec.data.tables import Dataset, load_items
 
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(f"--encoding {encoding!r} is not a known text encoding (utf-8, latin-1, cp1252 ...)") from None
     items, interactions = source.items, source.interactions
     if source.dataset and (items or interactions):
         raise UsageError("give either --dataset or --items/--interactions, not both")

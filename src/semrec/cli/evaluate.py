@@ -29,6 +29,7 @@ from semrec.cli.common import (
     load_dataset,
     parse_list,
     parse_numbers,
+    print_notes,
     replace,
     user_options,
 )
@@ -100,8 +101,7 @@ def evaluate(
         raise UsageError("--scorers names no scorer")
     _check_k(k)
     data, entry = load_dataset(source, encoding=encoding, sep=sep, escapechar=escapechar)
-    for note in data.notes:
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    print_notes(data.notes)
     with user_options():
         encoder_config = EncoderConfig(model=encoder, pooling=pooling, pca_dim=pca_dim)
         fields = dataset_config(entry, text_template)
@@ -134,8 +134,7 @@ def evaluate(
         metrics = [f"{result.metrics[m]:.4f}" for m in METRICS]
         table.add_row(result.scorer, *metrics, f"{result.fit_seconds:.1f}", f"{result.users_per_second:,.0f}")
     Console(width=max(console.width, 150)).print(table)
-    for note in report.notes:  # what the protocol's split dropped or left unevaluated
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    print_notes(report.notes)  # what the protocol's split dropped or left unevaluated
     published = report.markdown().split("Published on this protocol", 1)
     if len(published) == 2:
         console.print("Published on this protocol" + published[1], highlight=False, soft_wrap=True)
@@ -170,8 +169,7 @@ def evaluate_diversity(
     names = parse_list(rerankers)
     _check_k(k)
     data, entry = load_dataset(source, encoding=encoding, sep=sep, escapechar=escapechar)
-    for note in data.notes:
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    print_notes(data.notes)
     with user_options():
         fields = dataset_config(entry, text_template)
         config = RecommenderConfig(scorer=check_scorer(scorer), encoder=EncoderConfig(model=encoder), **fields)

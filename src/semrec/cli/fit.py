@@ -28,6 +28,7 @@ from semrec.cli.common import (
     dataset_config,
     load_dataset,
     parse_params,
+    print_notes,
     replace,
     user_options,
 )
@@ -105,8 +106,7 @@ def fit(
     data, entry = load_dataset(source, encoding=encoding, sep=sep, allow_no_interactions=True, escapechar=escapechar)
     if holdout is not None:
         data = dataclasses.replace(data, holdout=holdout)
-    for note in data.notes:
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    print_notes(data.notes)
     with user_options():
         config = RecommenderConfig(
             **({"scorer": scorer} if scorer is not None else {}),
@@ -118,8 +118,7 @@ def fit(
         if onboarding_ranker is not None:
             config = replace(config, onboarding=replace(config.onboarding, enabled=onboarding_ranker))
     model = Recommender.fit(data, config, cache=EmbeddingCache(cache_root() / "embeddings"), progress=True)
-    for note in model.fit_notes:
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    print_notes(model.fit_notes)
     model.save(out)
     seconds = time.perf_counter() - started
     onboarding = model.config.onboarding
