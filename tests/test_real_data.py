@@ -3,7 +3,10 @@
 Marked ``slow`` (about two minutes the first time: wheel downloads and item encoding); CI runs them.
 """
 
+import hashlib
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from semrec.config import RecommenderConfig
@@ -19,6 +22,36 @@ from semrec.types import Query
 PLAIN = HandoverConfig(enabled=False)  # the PROTOCOL.md references are the scorers alone (plain fold-in)
 
 pytestmark = pytest.mark.slow
+
+
+def _fingerprint(dataset) -> tuple:
+    frames = (dataset.items, dataset.interactions, dataset.users)
+    hashes = tuple(None if f is None else hashlib.sha1(pd.util.hash_pandas_object(f).to_numpy().tobytes()).hexdigest()
+                   for f in frames)  # fmt: skip
+    return (*hashes, dataset.name, dataset.holdout)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hybrid_fitted_once():
+    """The default's fit is deterministic (test_scorers_contract.py::test_refit_is_deterministic, and
+    test_onboarding.py::test_fit_is_deterministic_and_skips_small_data for the new-user ranker),
+    so one configuration fitted on the same training tables with the same encoder is fitted once for
+    this module: the hand-over curve and P2's baseline table share the P2 default (about 3 minutes)."""
+    fit = Recommender.fit.__func__
+    fitted: dict[tuple, Recommender] = {}
+
+    def once(cls, dataset, config=None, encoder=None, cache=None, progress=False):
+        config = config or RecommenderConfig()
+        if config.scorer != "hybrid" or encoder is None:
+            return fit(cls, dataset, config, encoder, cache, progress)
+        key = (_fingerprint(dataset), config.model_dump_json(), id(encoder))
+        if key not in fitted:
+            fitted[key] = fit(cls, dataset, config, encoder, cache, progress)
+        return fitted[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Recommender, "fit", classmethod(once))
+        yield
 
 
 @pytest.fixture(scope="module")
